@@ -1,0 +1,532 @@
+//! The policy model: an organisation's registry of categories, recipients and purposes, as
+//! its manifest states them. A `Registry` is always valid: the manifest layer builds it only
+//! after validation, and the store rebuilds it from rows that were valid when written.
+
+use std::{fmt, str::FromStr};
+
+use jiff::{Span, civil::Date, fmt::temporal::SpanParser};
+
+use super::{geo::Territory, taxonomy::Sensitivity};
+
+/// One organisation's whole registry at one revision. Collections are kept sorted by id so
+/// that two registries with the same content compare equal whatever the manifest's order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Registry {
+    pub organisation: Organisation,
+    pub categories: Vec<CustomCategory>,
+    pub recipients: Vec<Recipient>,
+    pub purposes: Vec<Purpose>,
+}
+
+impl Registry {
+    /// Sorts every collection so that equal content compares equal.
+    pub fn normalise(mut self) -> Registry {
+        self.categories.sort_by(|a, b| a.key.cmp(&b.key));
+        self.recipients.sort_by(|a, b| a.id.cmp(&b.id));
+        for recipient in &mut self.recipients {
+            recipient.locations.sort();
+            recipient.locations.dedup();
+            recipient.agreements.sort_by(|a, b| {
+                (a.effective_from, &a.reference).cmp(&(b.effective_from, &b.reference))
+            });
+            for safeguard in &mut recipient.safeguards {
+                safeguard.countries.sort();
+                safeguard.countries.dedup();
+            }
+        }
+        self.purposes.sort_by(|a, b| a.id.cmp(&b.id));
+        for purpose in &mut self.purposes {
+            purpose.categories.sort();
+            purpose.categories.dedup();
+            purpose.data_subjects.sort();
+            purpose.data_subjects.dedup();
+            purpose.data_sources.sort();
+            purpose.data_sources.dedup();
+            purpose
+                .engagements
+                .sort_by(|a, b| a.recipient.cmp(&b.recipient));
+            for engagement in &mut purpose.engagements {
+                engagement.categories.sort();
+                engagement.categories.dedup();
+            }
+            for rule in &mut purpose.retention {
+                rule.categories.sort();
+                rule.categories.dedup();
+            }
+        }
+        self
+    }
+
+    pub fn recipient(&self, id: &str) -> Option<&Recipient> {
+        self.recipients
+            .binary_search_by(|recipient| recipient.id.as_str().cmp(id))
+            .ok()
+            .map(|index| &self.recipients[index])
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Organisation {
+    pub id: String,
+    pub legal_name: String,
+    pub registration_number: Option<String>,
+    pub country: Territory,
+    pub role: OrganisationRole,
+    pub dpo: Option<Contact>,
+    pub source: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OrganisationRole {
+    Controller,
+    Processor,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Contact {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<String>,
+}
+
+/// A category key the organisation adds to the default taxonomy.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CustomCategory {
+    pub key: String,
+    pub name: String,
+    pub sensitivity: Sensitivity,
+    pub dpv: Option<String>,
+    pub source: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecipientKind {
+    Processor,
+    Subprocessor,
+    IndependentController,
+    JointController,
+}
+
+impl RecipientKind {
+    /// Processors and subprocessors act on instructions and need an Art. 28(3) agreement.
+    pub fn is_processor(self) -> bool {
+        matches!(self, RecipientKind::Processor | RecipientKind::Subprocessor)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recipient {
+    pub id: String,
+    pub name: String,
+    pub kind: RecipientKind,
+    /// For a subprocessor: the processor (another recipient) it sits under.
+    pub parent: Option<String>,
+    pub locations: Vec<Territory>,
+    pub agreements: Vec<Agreement>,
+    pub safeguards: Vec<Safeguard>,
+    pub status: RecipientStatus,
+    pub description: Option<String>,
+    pub registration_number: Option<String>,
+    pub address: Option<String>,
+    pub source: String,
+}
+
+/// An Art. 28(3) processing agreement; in force from `effective_from` to `effective_to`, both
+/// days included.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Agreement {
+    pub reference: String,
+    pub effective_from: Date,
+    pub effective_to: Option<Date>,
+    pub source: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Safeguard {
+    pub mechanism: Mechanism,
+    /// The countries it covers; empty covers every location outside the EEA.
+    pub countries: Vec<Territory>,
+    pub reference: Option<String>,
+    pub source: String,
+}
+
+/// Art. 46 and 47 safeguards, and the Data Privacy Framework certification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mechanism {
+    /// Standard contractual clauses of Decision 2021/914, with their module (1-4).
+    Scc {
+        module: u8,
+    },
+    Bcr,
+    CodeOfConduct,
+    Certification,
+    /// EU-US Data Privacy Framework certification; counts only for locations in the US.
+    Dpf,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecipientStatus {
+    Active,
+    /// Announced; not authorised until the objection window's last day has passed.
+    Proposed {
+        objection_window_ends: Date,
+    },
+    Retired,
+}
+
+/// Art. 6(1) legal bases, plus a processor's documented instructions (Art. 28(3)(a)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum LegalBasis {
+    Consent,
+    Contract,
+    LegalObligation,
+    VitalInterests,
+    PublicTask,
+    LegitimateInterests,
+    ControllerInstructions,
+}
+
+impl LegalBasis {
+    pub const ALL: [LegalBasis; 7] = [
+        LegalBasis::Consent,
+        LegalBasis::Contract,
+        LegalBasis::LegalObligation,
+        LegalBasis::VitalInterests,
+        LegalBasis::PublicTask,
+        LegalBasis::LegitimateInterests,
+        LegalBasis::ControllerInstructions,
+    ];
+
+    pub fn article(self) -> &'static str {
+        match self {
+            LegalBasis::Consent => "Art. 6(1)(a)",
+            LegalBasis::Contract => "Art. 6(1)(b)",
+            LegalBasis::LegalObligation => "Art. 6(1)(c)",
+            LegalBasis::VitalInterests => "Art. 6(1)(d)",
+            LegalBasis::PublicTask => "Art. 6(1)(e)",
+            LegalBasis::LegitimateInterests => "Art. 6(1)(f)",
+            LegalBasis::ControllerInstructions => "Art. 28(3)(a)",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            LegalBasis::Consent => "consent",
+            LegalBasis::Contract => "performance of a contract",
+            LegalBasis::LegalObligation => "a legal obligation",
+            LegalBasis::VitalInterests => "vital interests",
+            LegalBasis::PublicTask => "a task in the public interest",
+            LegalBasis::LegitimateInterests => "legitimate interests",
+            LegalBasis::ControllerInstructions => "the controller's documented instructions",
+        }
+    }
+
+    /// The manifest spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LegalBasis::Consent => "consent",
+            LegalBasis::Contract => "contract",
+            LegalBasis::LegalObligation => "legal_obligation",
+            LegalBasis::VitalInterests => "vital_interests",
+            LegalBasis::PublicTask => "public_task",
+            LegalBasis::LegitimateInterests => "legitimate_interests",
+            LegalBasis::ControllerInstructions => "controller_instructions",
+        }
+    }
+
+    /// Bases against which the subject may object under Art. 21(1).
+    pub fn objectionable(self) -> bool {
+        matches!(
+            self,
+            LegalBasis::PublicTask | LegalBasis::LegitimateInterests
+        )
+    }
+}
+
+impl FromStr for LegalBasis {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<LegalBasis, ()> {
+        LegalBasis::ALL
+            .into_iter()
+            .find(|basis| basis.as_str() == text)
+            .ok_or(())
+    }
+}
+
+/// The Art. 9(2) points that lift the prohibition on special categories.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpecialCondition {
+    ExplicitConsent,
+    Employment,
+    VitalInterests,
+    NotForProfitBody,
+    MadePublic,
+    LegalClaims,
+    SubstantialPublicInterest,
+    HealthOrSocialCare,
+    PublicHealth,
+    ArchivingResearchStatistics,
+}
+
+impl SpecialCondition {
+    pub const ALL: [SpecialCondition; 10] = [
+        SpecialCondition::ExplicitConsent,
+        SpecialCondition::Employment,
+        SpecialCondition::VitalInterests,
+        SpecialCondition::NotForProfitBody,
+        SpecialCondition::MadePublic,
+        SpecialCondition::LegalClaims,
+        SpecialCondition::SubstantialPublicInterest,
+        SpecialCondition::HealthOrSocialCare,
+        SpecialCondition::PublicHealth,
+        SpecialCondition::ArchivingResearchStatistics,
+    ];
+
+    /// The point of Art. 9(2), which is also the manifest spelling: "9(2)(a)".
+    pub fn point(self) -> &'static str {
+        match self {
+            SpecialCondition::ExplicitConsent => "9(2)(a)",
+            SpecialCondition::Employment => "9(2)(b)",
+            SpecialCondition::VitalInterests => "9(2)(c)",
+            SpecialCondition::NotForProfitBody => "9(2)(d)",
+            SpecialCondition::MadePublic => "9(2)(e)",
+            SpecialCondition::LegalClaims => "9(2)(f)",
+            SpecialCondition::SubstantialPublicInterest => "9(2)(g)",
+            SpecialCondition::HealthOrSocialCare => "9(2)(h)",
+            SpecialCondition::PublicHealth => "9(2)(i)",
+            SpecialCondition::ArchivingResearchStatistics => "9(2)(j)",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            SpecialCondition::ExplicitConsent => "explicit consent",
+            SpecialCondition::Employment => "employment and social security law",
+            SpecialCondition::VitalInterests => "vital interests of a subject unable to consent",
+            SpecialCondition::NotForProfitBody => "a not-for-profit body's members",
+            SpecialCondition::MadePublic => "data manifestly made public by the subject",
+            SpecialCondition::LegalClaims => "legal claims",
+            SpecialCondition::SubstantialPublicInterest => "substantial public interest",
+            SpecialCondition::HealthOrSocialCare => "health or social care",
+            SpecialCondition::PublicHealth => "public health",
+            SpecialCondition::ArchivingResearchStatistics => "archiving, research or statistics",
+        }
+    }
+}
+
+impl FromStr for SpecialCondition {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<SpecialCondition, ()> {
+        SpecialCondition::ALL
+            .into_iter()
+            .find(|condition| condition.point() == text)
+            .ok_or(())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Purpose {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub legal_basis: Option<LegalBasis>,
+    /// For legitimate interests: reference to the recorded balancing test.
+    pub balancing_test: Option<String>,
+    /// The clause the legal basis came from, where it differs from the purpose's.
+    pub legal_basis_source: Option<String>,
+    pub special_condition: Option<SpecialCondition>,
+    /// For Art. 10 data: the Union or Member State law that authorises the processing.
+    pub criminal_data_authorisation: Option<String>,
+    pub direct_marketing: bool,
+    pub storage_only: bool,
+    pub data_subjects: Vec<String>,
+    pub data_sources: Vec<String>,
+    pub categories: Vec<String>,
+    pub engagements: Vec<Engagement>,
+    pub retention: Vec<RetentionRule>,
+    pub source: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Engagement {
+    pub recipient: String,
+    /// The categories the recipient may receive; empty means all of the purpose's.
+    pub categories: Vec<String>,
+    pub condition: Option<EngagementCondition>,
+    pub source: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EngagementCondition {
+    pub id: String,
+    pub description: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RetentionRule {
+    pub period: Period,
+    pub from: RetentionEvent,
+    /// The categories it applies to; empty means all of the purpose's.
+    pub categories: Vec<String>,
+    pub description: Option<String>,
+    pub source: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RetentionEvent {
+    Collection,
+    ContractEnd,
+    AccountDeletion,
+    ConsentWithdrawal,
+    LastActivity,
+}
+
+impl RetentionEvent {
+    pub const ALL: [RetentionEvent; 5] = [
+        RetentionEvent::Collection,
+        RetentionEvent::ContractEnd,
+        RetentionEvent::AccountDeletion,
+        RetentionEvent::ConsentWithdrawal,
+        RetentionEvent::LastActivity,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RetentionEvent::Collection => "collection",
+            RetentionEvent::ContractEnd => "contract_end",
+            RetentionEvent::AccountDeletion => "account_deletion",
+            RetentionEvent::ConsentWithdrawal => "consent_withdrawal",
+            RetentionEvent::LastActivity => "last_activity",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            RetentionEvent::Collection => "collection",
+            RetentionEvent::ContractEnd => "the end of the contract",
+            RetentionEvent::AccountDeletion => "the deletion of the account",
+            RetentionEvent::ConsentWithdrawal => "the withdrawal of consent",
+            RetentionEvent::LastActivity => "the subject's last activity",
+        }
+    }
+}
+
+impl FromStr for RetentionEvent {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<RetentionEvent, ()> {
+        RetentionEvent::ALL
+            .into_iter()
+            .find(|event| event.as_str() == text)
+            .ok_or(())
+    }
+}
+
+/// An ISO 8601 duration of calendar units (years, months, weeks, days). Kept with its
+/// canonical text so that registries compare by value.
+#[derive(Clone)]
+pub struct Period {
+    text: String,
+    span: Span,
+}
+
+impl Period {
+    /// Parses an ISO 8601 duration made of years, months, weeks and days, for example "P1Y",
+    /// "P30D" or "P1Y6M". Time units are refused: retention is counted in days.
+    pub fn parse(text: &str) -> Result<Period, String> {
+        // Only the ISO 8601 form: jiff's `FromStr` also takes its "friendly" format.
+        let span: Span = SpanParser::new().parse_span(text).map_err(|_| {
+            format!("{text:?} is not an ISO 8601 duration such as \"P30D\" or \"P1Y\"")
+        })?;
+        if span.is_negative() {
+            return Err(format!("{text:?} is negative"));
+        }
+        if span.get_hours() != 0
+            || span.get_minutes() != 0
+            || span.get_seconds() != 0
+            || span.get_milliseconds() != 0
+            || span.get_microseconds() != 0
+            || span.get_nanoseconds() != 0
+        {
+            return Err(format!(
+                "{text:?} has time units; use years, months, weeks or days"
+            ));
+        }
+        if span.get_years() > 200
+            || span.get_months() > 2400
+            || span.get_weeks() > 10_000
+            || span.get_days() > 100_000
+        {
+            return Err(format!(
+                "{text:?} is longer than any retention period can be"
+            ));
+        }
+        Ok(Period {
+            text: span.to_string(),
+            span,
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn span(&self) -> Span {
+        self.span
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.span.is_zero()
+    }
+}
+
+impl PartialEq for Period {
+    fn eq(&self, other: &Period) -> bool {
+        self.text == other.text
+    }
+}
+
+impl fmt::Debug for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Period({})", self.text)
+    }
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods_are_calendar_durations() {
+        assert_eq!(Period::parse("P30D").unwrap().as_str(), "P30D");
+        assert_eq!(Period::parse("P1Y6M").unwrap().as_str(), "P1Y6M");
+        assert_eq!(Period::parse("p7y").unwrap().as_str(), "P7Y");
+        assert!(Period::parse("PT5H").is_err());
+        assert!(Period::parse("30 days").is_err());
+        assert!(Period::parse("-P1D").is_err());
+        assert!(Period::parse("P9999Y").is_err());
+        assert!(Period::parse("P0D").unwrap().is_zero());
+    }
+
+    #[test]
+    fn spellings_round_trip() {
+        for basis in LegalBasis::ALL {
+            assert_eq!(basis.as_str().parse::<LegalBasis>(), Ok(basis));
+        }
+        for condition in SpecialCondition::ALL {
+            assert_eq!(condition.point().parse::<SpecialCondition>(), Ok(condition));
+        }
+        for event in RetentionEvent::ALL {
+            assert_eq!(event.as_str().parse::<RetentionEvent>(), Ok(event));
+        }
+    }
+}

@@ -1,0 +1,1192 @@
+//! The policy-as-code format: one YAML manifest per organisation (see docs/manifest.md).
+//! Parsing reads the document into plain structs; validation checks every rule, collects
+//! every problem with its place in the document, and only then builds a domain `Registry`.
+
+use std::collections::{HashMap, HashSet};
+
+use jiff::civil::Date;
+use serde::Deserialize;
+
+use crate::domain::{
+    geo::Territory,
+    policy::{
+        Agreement, Contact, CustomCategory, Engagement, EngagementCondition, LegalBasis, Mechanism,
+        Organisation, OrganisationRole, Period, Purpose, Recipient, RecipientKind, RecipientStatus,
+        Registry, RetentionEvent, RetentionRule, Safeguard, SpecialCondition,
+    },
+    taxonomy::{self, Sensitivity},
+};
+
+/// The manifest format version this build reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// Default upper bound of a manifest's size.
+pub const DEFAULT_MAX_BYTES: usize = 1024 * 1024;
+
+const MAX_ID_LEN: usize = 64;
+const MAX_NAME_LEN: usize = 300;
+const MAX_TEXT_LEN: usize = 4000;
+/// Most problems reported for one manifest; the rest are summarised.
+const MAX_VIOLATIONS: usize = 100;
+
+/// One problem, at its place in the document: `purposes[2].recipients[0]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    pub path: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Violation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// Why a manifest was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ManifestError {
+    #[error("manifest is {size} bytes, over the limit of {limit} bytes")]
+    TooLarge { size: usize, limit: usize },
+    #[error("manifest is empty")]
+    Empty,
+    #[error("manifest is not valid YAML for this format: {0}")]
+    Syntax(Violation),
+    #[error("manifest is invalid: {} problem(s), first: {}", .0.len(), .0[0])]
+    Invalid(Vec<Violation>),
+}
+
+impl ManifestError {
+    pub fn violations(&self) -> Vec<Violation> {
+        match self {
+            ManifestError::TooLarge { .. } | ManifestError::Empty => vec![Violation {
+                path: "manifest".into(),
+                message: self.to_string(),
+            }],
+            ManifestError::Syntax(violation) => vec![violation.clone()],
+            ManifestError::Invalid(violations) => violations.clone(),
+        }
+    }
+}
+
+/// A validated manifest: the registry it describes and what will make Check deny.
+#[derive(Clone, Debug)]
+pub struct Parsed {
+    pub registry: Registry,
+    pub warnings: Vec<Violation>,
+}
+
+/// Parses and validates a manifest of at most `max_bytes`.
+pub fn parse(text: &str, max_bytes: usize) -> Result<Parsed, ManifestError> {
+    if text.len() > max_bytes {
+        return Err(ManifestError::TooLarge {
+            size: text.len(),
+            limit: max_bytes,
+        });
+    }
+    if text.trim().is_empty() {
+        return Err(ManifestError::Empty);
+    }
+    let document: Document = serde_saphyr::from_str(text).map_err(syntax_error)?;
+    Validator::default().validate(document)
+}
+
+fn syntax_error(error: serde_saphyr::Error) -> ManifestError {
+    let path = match error.location() {
+        Some(location) => format!("line {}, column {}", location.line(), location.column()),
+        None => "manifest".to_owned(),
+    };
+    // The crate's own rendering repeats the location and quotes the source; keep the first
+    // line of the message proper.
+    let message = error.to_string();
+    let message = message
+        .lines()
+        .next()
+        .unwrap_or("not valid YAML")
+        .to_owned();
+    ManifestError::Syntax(Violation { path, message })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Document {
+    version: u32,
+    organisation: OrganisationDoc,
+    #[serde(default)]
+    categories: Vec<CategoryDoc>,
+    #[serde(default)]
+    recipients: Vec<RecipientDoc>,
+    #[serde(default)]
+    purposes: Vec<PurposeDoc>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OrganisationDoc {
+    id: String,
+    legal_name: String,
+    registration_number: Option<String>,
+    country: String,
+    role: String,
+    dpo: Option<ContactDoc>,
+    source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContactDoc {
+    name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    address: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CategoryDoc {
+    key: String,
+    name: String,
+    sensitivity: Option<String>,
+    dpv: Option<String>,
+    source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecipientDoc {
+    id: String,
+    name: String,
+    kind: String,
+    parent: Option<String>,
+    locations: Vec<String>,
+    #[serde(default)]
+    agreements: Vec<AgreementDoc>,
+    #[serde(default)]
+    safeguards: Vec<SafeguardDoc>,
+    status: Option<String>,
+    objection_window_ends: Option<String>,
+    description: Option<String>,
+    registration_number: Option<String>,
+    address: Option<String>,
+    source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgreementDoc {
+    reference: String,
+    effective_from: String,
+    effective_to: Option<String>,
+    source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SafeguardDoc {
+    mechanism: String,
+    module: Option<u8>,
+    #[serde(default)]
+    countries: Vec<String>,
+    reference: Option<String>,
+    source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PurposeDoc {
+    id: String,
+    name: String,
+    description: Option<String>,
+    legal_basis: Option<String>,
+    legal_basis_source: Option<String>,
+    balancing_test: Option<String>,
+    special_category_condition: Option<String>,
+    criminal_data_authorisation: Option<String>,
+    #[serde(default)]
+    direct_marketing: bool,
+    #[serde(default)]
+    storage_only: bool,
+    #[serde(default)]
+    data_subjects: Vec<String>,
+    #[serde(default)]
+    data_sources: Vec<String>,
+    categories: Vec<String>,
+    #[serde(default)]
+    recipients: Vec<EngagementDoc>,
+    #[serde(default)]
+    retention: Vec<RetentionDoc>,
+    source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EngagementDoc {
+    id: String,
+    #[serde(default)]
+    categories: Vec<String>,
+    condition: Option<ConditionDoc>,
+    source: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConditionDoc {
+    id: String,
+    description: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RetentionDoc {
+    period: String,
+    from: String,
+    #[serde(default)]
+    categories: Vec<String>,
+    description: Option<String>,
+    source: String,
+}
+
+/// Whether an id is 1-64 characters of lower-case ASCII letters, digits, `.`, `_` and `-`,
+/// starting with a letter or digit.
+pub fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_ID_LEN
+        && id.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+}
+
+#[derive(Default)]
+struct Validator {
+    violations: Vec<Violation>,
+    warnings: Vec<Violation>,
+    /// Category keys known to the document: the default taxonomy and the document's own.
+    categories: HashMap<String, Sensitivity>,
+}
+
+impl Validator {
+    fn fail(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.violations.push(Violation {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    fn warn(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.warnings.push(Violation {
+            path: path.into(),
+            message: message.into(),
+        });
+    }
+
+    fn id(&mut self, path: String, id: &str, what: &str) {
+        if !is_valid_id(id) {
+            self.fail(
+                path,
+                format!(
+                    "{what} id {id:?} must be 1-{MAX_ID_LEN} characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit"
+                ),
+            );
+        }
+    }
+
+    fn text(&mut self, path: String, text: &str, max: usize, required: bool) {
+        if required && text.trim().is_empty() {
+            self.fail(path, "must not be empty");
+        } else if text.len() > max {
+            self.fail(
+                path,
+                format!("is {} bytes, over the limit of {max}", text.len()),
+            );
+        }
+    }
+
+    fn optional_text(&mut self, path: String, text: &Option<String>, max: usize) -> Option<String> {
+        let text = text.as_ref()?.trim();
+        self.text(path, text, max, false);
+        (!text.is_empty()).then(|| text.to_owned())
+    }
+
+    fn territory(&mut self, path: String, code: &str) -> Option<Territory> {
+        let territory = Territory::parse(code);
+        if territory.is_none() {
+            self.fail(
+                path,
+                format!(
+                    "{code:?} is not an ISO 3166-1 alpha-2 country code (upper case) or \"EPO\""
+                ),
+            );
+        }
+        territory
+    }
+
+    fn date(&mut self, path: String, text: &str) -> Option<Date> {
+        match text.parse::<Date>() {
+            Ok(date) if text.len() == 10 => Some(date),
+            _ => {
+                self.fail(
+                    path,
+                    format!("{text:?} is not a calendar date such as \"2025-04-01\""),
+                );
+                None
+            }
+        }
+    }
+
+    fn choice<T: Copy>(&mut self, path: String, text: &str, choices: &[(&str, T)]) -> Option<T> {
+        let found = choices
+            .iter()
+            .find(|(name, _)| *name == text)
+            .map(|(_, value)| *value);
+        if found.is_none() {
+            let names: Vec<&str> = choices.iter().map(|(name, _)| *name).collect();
+            self.fail(path, format!("{text:?} is not one of {}", names.join(", ")));
+        }
+        found
+    }
+
+    fn category_refs(&mut self, path: &str, keys: &[String]) {
+        let mut seen = HashSet::new();
+        for (index, key) in keys.iter().enumerate() {
+            if !self.categories.contains_key(key) {
+                self.fail(
+                    format!("{path}[{index}]"),
+                    format!("unknown category {key:?}"),
+                );
+            } else if !seen.insert(key) {
+                self.fail(
+                    format!("{path}[{index}]"),
+                    format!("category {key:?} is listed twice"),
+                );
+            }
+        }
+    }
+
+    fn validate(mut self, document: Document) -> Result<Parsed, ManifestError> {
+        if document.version != FORMAT_VERSION {
+            self.fail(
+                "version",
+                format!(
+                    "format version {} is not supported; this build reads version {FORMAT_VERSION}",
+                    document.version
+                ),
+            );
+        }
+        let organisation = self.organisation(document.organisation);
+        for builtin in taxonomy::DEFAULT_TAXONOMY {
+            self.categories
+                .insert(builtin.key.to_owned(), builtin.sensitivity);
+        }
+        let categories = self.custom_categories(document.categories);
+        let recipients =
+            self.recipients(document.recipients, organisation.as_ref().map(|o| o.role));
+        let purposes = self.purposes(
+            document.purposes,
+            &recipients,
+            organisation.as_ref().map(|o| o.role),
+        );
+
+        if !self.violations.is_empty() {
+            if self.violations.len() > MAX_VIOLATIONS {
+                let more = self.violations.len() - MAX_VIOLATIONS;
+                self.violations.truncate(MAX_VIOLATIONS);
+                self.fail("manifest", format!("{more} more problem(s) not listed"));
+            }
+            return Err(ManifestError::Invalid(self.violations));
+        }
+        let Some(organisation) = organisation else {
+            // An organisation that failed to validate always leaves a violation behind.
+            return Err(ManifestError::Invalid(vec![Violation {
+                path: "organisation".into(),
+                message: "is invalid".into(),
+            }]));
+        };
+        Ok(Parsed {
+            registry: Registry {
+                organisation,
+                categories,
+                recipients: recipients
+                    .into_iter()
+                    .map(|(recipient, _)| recipient)
+                    .collect(),
+                purposes,
+            }
+            .normalise(),
+            warnings: self.warnings,
+        })
+    }
+
+    fn organisation(&mut self, doc: OrganisationDoc) -> Option<Organisation> {
+        self.id("organisation.id".into(), &doc.id, "organisation");
+        self.text(
+            "organisation.legal_name".into(),
+            &doc.legal_name,
+            MAX_NAME_LEN,
+            true,
+        );
+        self.text(
+            "organisation.source".into(),
+            &doc.source,
+            MAX_TEXT_LEN,
+            true,
+        );
+        let country = self.territory("organisation.country".into(), &doc.country);
+        if country.is_some_and(|country| !country.is_eea()) {
+            self.warn(
+                "organisation.country",
+                format!(
+                    "{} is outside the EEA; consent ages default to 16",
+                    doc.country
+                ),
+            );
+        }
+        let role = self.choice(
+            "organisation.role".into(),
+            &doc.role,
+            &[
+                ("controller", OrganisationRole::Controller),
+                ("processor", OrganisationRole::Processor),
+            ],
+        );
+        let registration_number = self.optional_text(
+            "organisation.registration_number".into(),
+            &doc.registration_number,
+            MAX_NAME_LEN,
+        );
+        let dpo = doc.dpo.map(|dpo| Contact {
+            name: self.optional_text("organisation.dpo.name".into(), &dpo.name, MAX_NAME_LEN),
+            email: self.optional_text("organisation.dpo.email".into(), &dpo.email, MAX_NAME_LEN),
+            phone: self.optional_text("organisation.dpo.phone".into(), &dpo.phone, MAX_NAME_LEN),
+            address: self.optional_text(
+                "organisation.dpo.address".into(),
+                &dpo.address,
+                MAX_TEXT_LEN,
+            ),
+        });
+        Some(Organisation {
+            id: doc.id,
+            legal_name: doc.legal_name.trim().to_owned(),
+            registration_number,
+            country: country?,
+            role: role?,
+            dpo,
+            source: doc.source.trim().to_owned(),
+        })
+    }
+
+    fn custom_categories(&mut self, docs: Vec<CategoryDoc>) -> Vec<CustomCategory> {
+        // Keys first, so that a category may name a parent declared after it.
+        let mut declared = HashSet::new();
+        for (index, doc) in docs.iter().enumerate() {
+            let path = format!("categories[{index}].key");
+            if !taxonomy::is_valid_key(&doc.key) {
+                self.fail(
+                    path,
+                    format!(
+                        "{:?} is not a category key: dot-separated segments of a-z, 0-9, '_' or '-', each starting with a letter, at most {} deep",
+                        doc.key,
+                        taxonomy::MAX_DEPTH
+                    ),
+                );
+            } else if taxonomy::builtin(&doc.key).is_some() {
+                self.fail(
+                    path,
+                    format!("{:?} is already in the default taxonomy", doc.key),
+                );
+            } else if !declared.insert(doc.key.clone()) {
+                self.fail(path, format!("category {:?} is declared twice", doc.key));
+            }
+        }
+        let mut categories = Vec::with_capacity(docs.len());
+        for (index, doc) in docs.into_iter().enumerate() {
+            let path = format!("categories[{index}]");
+            if let Some(parent) = taxonomy::parent_key(&doc.key)
+                && taxonomy::builtin(parent).is_none()
+                && !declared.contains(parent)
+            {
+                self.fail(
+                    format!("{path}.key"),
+                    format!("parent category {parent:?} is neither in the default taxonomy nor declared here"),
+                );
+            }
+            self.text(format!("{path}.name"), &doc.name, MAX_NAME_LEN, true);
+            self.text(format!("{path}.source"), &doc.source, MAX_TEXT_LEN, true);
+            let sensitivity = match doc.sensitivity.as_deref() {
+                None => Some(Sensitivity::Ordinary),
+                Some(text) => self.choice(
+                    format!("{path}.sensitivity"),
+                    text,
+                    &[
+                        ("ordinary", Sensitivity::Ordinary),
+                        ("special", Sensitivity::Special),
+                        ("criminal", Sensitivity::Criminal),
+                    ],
+                ),
+            };
+            let dpv = self.optional_text(format!("{path}.dpv"), &doc.dpv, MAX_NAME_LEN);
+            let Some(sensitivity) = sensitivity else {
+                continue;
+            };
+            self.categories.insert(doc.key.clone(), sensitivity);
+            categories.push(CustomCategory {
+                key: doc.key,
+                name: doc.name.trim().to_owned(),
+                sensitivity,
+                dpv,
+                source: doc.source.trim().to_owned(),
+            });
+        }
+        // Sensitivity is inherited: a child of a special category is special.
+        let inherited: Vec<(String, Sensitivity)> = self
+            .categories
+            .keys()
+            .map(|key| {
+                let strongest =
+                    std::iter::successors(Some(key.as_str()), |key| taxonomy::parent_key(key))
+                        .filter_map(|key| self.categories.get(key))
+                        .max()
+                        .copied()
+                        .unwrap_or(Sensitivity::Ordinary);
+                (key.clone(), strongest)
+            })
+            .collect();
+        self.categories.extend(inherited);
+        categories
+    }
+
+    fn recipients(
+        &mut self,
+        docs: Vec<RecipientDoc>,
+        role: Option<OrganisationRole>,
+    ) -> Vec<(Recipient, usize)> {
+        let mut ids = HashMap::new();
+        for (index, doc) in docs.iter().enumerate() {
+            self.id(format!("recipients[{index}].id"), &doc.id, "recipient");
+            if ids.insert(doc.id.clone(), index).is_some() {
+                self.fail(
+                    format!("recipients[{index}].id"),
+                    format!("recipient {:?} is declared twice", doc.id),
+                );
+            }
+        }
+        let kinds: HashMap<&str, Option<RecipientKind>> = docs
+            .iter()
+            .map(|doc| (doc.id.as_str(), recipient_kind(&doc.kind)))
+            .collect();
+        let mut recipients = Vec::with_capacity(docs.len());
+        for (index, doc) in docs.iter().enumerate() {
+            let path = format!("recipients[{index}]");
+            self.text(format!("{path}.name"), &doc.name, MAX_NAME_LEN, true);
+            self.text(format!("{path}.source"), &doc.source, MAX_TEXT_LEN, true);
+            let kind = kinds[doc.id.as_str()];
+            if kind.is_none() {
+                self.fail(
+                    format!("{path}.kind"),
+                    format!(
+                        "{:?} is not one of processor, subprocessor, independent_controller, joint_controller",
+                        doc.kind
+                    ),
+                );
+            }
+            match (&doc.parent, kind) {
+                (Some(parent), Some(RecipientKind::Subprocessor)) => match kinds
+                    .get(parent.as_str())
+                {
+                    None => self.fail(
+                        format!("{path}.parent"),
+                        format!("unknown recipient {parent:?}"),
+                    ),
+                    Some(parent_kind) if !parent_kind.is_some_and(RecipientKind::is_processor) => {
+                        self.fail(
+                            format!("{path}.parent"),
+                            format!("recipient {parent:?} is not a processor or subprocessor"),
+                        )
+                    }
+                    Some(_) if self.parent_cycle(&docs, &ids, index) => self.fail(
+                        format!("{path}.parent"),
+                        format!(
+                            "recipient {:?} sits, through its parents, under itself",
+                            doc.id
+                        ),
+                    ),
+                    Some(_) => {}
+                },
+                (Some(_), Some(_)) => {
+                    self.fail(format!("{path}.parent"), "only a subprocessor has a parent")
+                }
+                (None, Some(RecipientKind::Subprocessor))
+                    if role == Some(OrganisationRole::Controller) =>
+                {
+                    self.fail(
+                        format!("{path}.parent"),
+                        "a controller's subprocessor must name the processor it sits under",
+                    )
+                }
+                _ => {}
+            }
+
+            if doc.locations.is_empty() {
+                self.fail(
+                    format!("{path}.locations"),
+                    "at least one location is required",
+                );
+            }
+            let mut locations = Vec::new();
+            for (position, code) in doc.locations.iter().enumerate() {
+                if let Some(territory) =
+                    self.territory(format!("{path}.locations[{position}]"), code)
+                {
+                    if locations.contains(&territory) {
+                        self.fail(
+                            format!("{path}.locations[{position}]"),
+                            format!("{code} is listed twice"),
+                        );
+                    }
+                    locations.push(territory);
+                }
+            }
+
+            let agreements = self.agreements(&path, &doc.agreements);
+            if kind.is_some_and(RecipientKind::is_processor) && doc.agreements.is_empty() {
+                self.warn(
+                    format!("{path}.agreements"),
+                    format!(
+                        "processor {:?} has no processing agreement; Check will deny (Art. 28(3))",
+                        doc.id
+                    ),
+                );
+            } else if kind.is_some_and(|kind| !kind.is_processor()) && !doc.agreements.is_empty() {
+                self.fail(
+                    format!("{path}.agreements"),
+                    "only processors and subprocessors have Art. 28(3) processing agreements",
+                );
+            }
+            let safeguards = self.safeguards(&path, &doc.safeguards, &locations);
+            for territory in &locations {
+                if !territory.is_eea()
+                    && crate::domain::geo::ADEQUACY_DECISIONS
+                        .iter()
+                        .all(|adequacy| adequacy.territory != territory.code())
+                    && !safeguards.iter().any(|safeguard| {
+                        safeguard.mechanism != Mechanism::Dpf
+                            && (safeguard.countries.is_empty()
+                                || safeguard.countries.contains(territory))
+                    })
+                {
+                    self.warn(
+                        format!("{path}.locations"),
+                        format!("{territory} is outside the EEA without an adequacy decision or a safeguard; Check will deny"),
+                    );
+                }
+            }
+
+            let status = match (
+                doc.status.as_deref().unwrap_or("active"),
+                &doc.objection_window_ends,
+            ) {
+                ("active", None) => Some(RecipientStatus::Active),
+                ("retired", None) => Some(RecipientStatus::Retired),
+                ("proposed", Some(ends)) => {
+                    if kind != Some(RecipientKind::Subprocessor) {
+                        self.fail(
+                            format!("{path}.status"),
+                            "only a subprocessor can be proposed",
+                        );
+                    }
+                    self.date(format!("{path}.objection_window_ends"), ends)
+                        .map(|objection_window_ends| RecipientStatus::Proposed {
+                            objection_window_ends,
+                        })
+                }
+                ("proposed", None) => {
+                    self.fail(
+                        format!("{path}.objection_window_ends"),
+                        "a proposed subprocessor needs the last day of its objection window",
+                    );
+                    None
+                }
+                ("active" | "retired", Some(_)) => {
+                    self.fail(
+                        format!("{path}.objection_window_ends"),
+                        "only a proposed subprocessor has an objection window",
+                    );
+                    None
+                }
+                (other, _) => {
+                    self.fail(
+                        format!("{path}.status"),
+                        format!("{other:?} is not one of active, proposed, retired"),
+                    );
+                    None
+                }
+            };
+
+            let description = self.optional_text(
+                format!("{path}.description"),
+                &doc.description,
+                MAX_TEXT_LEN,
+            );
+            let registration_number = self.optional_text(
+                format!("{path}.registration_number"),
+                &doc.registration_number,
+                MAX_NAME_LEN,
+            );
+            let address = self.optional_text(format!("{path}.address"), &doc.address, MAX_TEXT_LEN);
+            if let (Some(kind), Some(status)) = (kind, status) {
+                recipients.push((
+                    Recipient {
+                        id: doc.id.clone(),
+                        name: doc.name.trim().to_owned(),
+                        kind,
+                        parent: doc.parent.clone(),
+                        locations,
+                        agreements,
+                        safeguards,
+                        status,
+                        description,
+                        registration_number,
+                        address,
+                        source: doc.source.trim().to_owned(),
+                    },
+                    index,
+                ));
+            }
+        }
+        recipients
+    }
+
+    fn parent_cycle(
+        &self,
+        docs: &[RecipientDoc],
+        ids: &HashMap<String, usize>,
+        start: usize,
+    ) -> bool {
+        let mut current = start;
+        for _ in 0..docs.len() {
+            match docs[current]
+                .parent
+                .as_ref()
+                .and_then(|parent| ids.get(parent))
+            {
+                Some(&next) if next == start => return true,
+                Some(&next) => current = next,
+                None => return false,
+            }
+        }
+        true
+    }
+
+    fn agreements(&mut self, path: &str, docs: &[AgreementDoc]) -> Vec<Agreement> {
+        let mut agreements = Vec::new();
+        for (index, doc) in docs.iter().enumerate() {
+            let path = format!("{path}.agreements[{index}]");
+            self.text(
+                format!("{path}.reference"),
+                &doc.reference,
+                MAX_TEXT_LEN,
+                true,
+            );
+            self.text(format!("{path}.source"), &doc.source, MAX_TEXT_LEN, true);
+            let from = self.date(format!("{path}.effective_from"), &doc.effective_from);
+            let to = match &doc.effective_to {
+                Some(text) => match self.date(format!("{path}.effective_to"), text) {
+                    Some(to) => Some(Some(to)),
+                    None => None,
+                },
+                None => Some(None),
+            };
+            if let (Some(from), Some(Some(to))) = (from, to)
+                && to < from
+            {
+                self.fail(
+                    format!("{path}.effective_to"),
+                    format!("{to} is before effective_from {from}"),
+                );
+            }
+            if let (Some(effective_from), Some(effective_to)) = (from, to) {
+                agreements.push(Agreement {
+                    reference: doc.reference.trim().to_owned(),
+                    effective_from,
+                    effective_to,
+                    source: doc.source.trim().to_owned(),
+                });
+            }
+        }
+        agreements
+    }
+
+    fn safeguards(
+        &mut self,
+        path: &str,
+        docs: &[SafeguardDoc],
+        locations: &[Territory],
+    ) -> Vec<Safeguard> {
+        let mut safeguards = Vec::new();
+        for (index, doc) in docs.iter().enumerate() {
+            let path = format!("{path}.safeguards[{index}]");
+            self.text(format!("{path}.source"), &doc.source, MAX_TEXT_LEN, true);
+            let mechanism = match (doc.mechanism.as_str(), doc.module) {
+                ("scc", Some(module @ 1..=4)) => Some(Mechanism::Scc { module }),
+                ("scc", Some(module)) => {
+                    self.fail(
+                        format!("{path}.module"),
+                        format!("SCC module {module} does not exist; modules are 1-4"),
+                    );
+                    None
+                }
+                ("scc", None) => {
+                    self.fail(
+                        format!("{path}.module"),
+                        "SCC need their module (1-4) of Decision 2021/914",
+                    );
+                    None
+                }
+                (_, Some(_)) => {
+                    self.fail(format!("{path}.module"), "only SCC have a module");
+                    None
+                }
+                ("bcr", None) => Some(Mechanism::Bcr),
+                ("code_of_conduct", None) => Some(Mechanism::CodeOfConduct),
+                ("certification", None) => Some(Mechanism::Certification),
+                ("dpf", None) => Some(Mechanism::Dpf),
+                (other, None) => {
+                    self.fail(
+                        format!("{path}.mechanism"),
+                        format!(
+                            "{other:?} is not one of scc, bcr, code_of_conduct, certification, dpf"
+                        ),
+                    );
+                    None
+                }
+            };
+            let mut countries = Vec::new();
+            for (position, code) in doc.countries.iter().enumerate() {
+                let country_path = format!("{path}.countries[{position}]");
+                if let Some(territory) = self.territory(country_path.clone(), code) {
+                    if !locations.contains(&territory) {
+                        self.fail(
+                            country_path,
+                            format!("{code} is not among the recipient's locations"),
+                        );
+                    } else if territory.is_eea() {
+                        self.fail(
+                            country_path,
+                            format!("{code} is in the EEA and needs no safeguard"),
+                        );
+                    }
+                    countries.push(territory);
+                }
+            }
+            if mechanism == Some(Mechanism::Dpf)
+                && !locations.iter().any(|territory| territory.code() == "US")
+            {
+                self.fail(
+                    format!("{path}.mechanism"),
+                    "DPF certification covers only locations in the US",
+                );
+            }
+            let reference =
+                self.optional_text(format!("{path}.reference"), &doc.reference, MAX_TEXT_LEN);
+            if let Some(mechanism) = mechanism {
+                safeguards.push(Safeguard {
+                    mechanism,
+                    countries,
+                    reference,
+                    source: doc.source.trim().to_owned(),
+                });
+            }
+        }
+        safeguards
+    }
+
+    fn purposes(
+        &mut self,
+        docs: Vec<PurposeDoc>,
+        recipients: &[(Recipient, usize)],
+        role: Option<OrganisationRole>,
+    ) -> Vec<Purpose> {
+        let mut ids = HashSet::new();
+        let mut purposes = Vec::with_capacity(docs.len());
+        for (index, doc) in docs.into_iter().enumerate() {
+            let path = format!("purposes[{index}]");
+            self.id(format!("{path}.id"), &doc.id, "purpose");
+            if !ids.insert(doc.id.clone()) {
+                self.fail(
+                    format!("{path}.id"),
+                    format!("purpose {:?} is declared twice", doc.id),
+                );
+            }
+            self.text(format!("{path}.name"), &doc.name, MAX_NAME_LEN, true);
+            self.text(format!("{path}.source"), &doc.source, MAX_TEXT_LEN, true);
+            let description = self.optional_text(
+                format!("{path}.description"),
+                &doc.description,
+                MAX_TEXT_LEN,
+            );
+            let legal_basis_source = self.optional_text(
+                format!("{path}.legal_basis_source"),
+                &doc.legal_basis_source,
+                MAX_TEXT_LEN,
+            );
+            let balancing_test = self.optional_text(
+                format!("{path}.balancing_test"),
+                &doc.balancing_test,
+                MAX_TEXT_LEN,
+            );
+            let criminal_data_authorisation = self.optional_text(
+                format!("{path}.criminal_data_authorisation"),
+                &doc.criminal_data_authorisation,
+                MAX_TEXT_LEN,
+            );
+
+            let legal_basis = match doc.legal_basis.as_deref() {
+                None => {
+                    self.warn(
+                        format!("{path}.legal_basis"),
+                        format!("purpose {:?} has no legal basis; Check will deny", doc.id),
+                    );
+                    None
+                }
+                Some(text) => match text.parse::<LegalBasis>() {
+                    Ok(basis) => Some(basis),
+                    Err(()) => {
+                        let names: Vec<&str> =
+                            LegalBasis::ALL.iter().map(|basis| basis.as_str()).collect();
+                        self.fail(
+                            format!("{path}.legal_basis"),
+                            format!("{text:?} is not one of {}", names.join(", ")),
+                        );
+                        None
+                    }
+                },
+            };
+            match legal_basis {
+                Some(LegalBasis::LegitimateInterests) if balancing_test.is_none() => self.warn(
+                    format!("{path}.balancing_test"),
+                    format!("purpose {:?} relies on legitimate interests without a recorded balancing test; Check will deny", doc.id),
+                ),
+                Some(LegalBasis::ControllerInstructions) if role == Some(OrganisationRole::Controller) => self.fail(
+                    format!("{path}.legal_basis"),
+                    "controller_instructions is the basis of a processor; this organisation is a controller",
+                ),
+                Some(basis) if basis != LegalBasis::LegitimateInterests && balancing_test.is_some() => self.fail(
+                    format!("{path}.balancing_test"),
+                    "a balancing test belongs to a purpose on legitimate interests",
+                ),
+                _ => {}
+            }
+            let special_condition = match doc.special_category_condition.as_deref() {
+                None => None,
+                Some(text) => match text.parse::<SpecialCondition>() {
+                    Ok(condition) => Some(condition),
+                    Err(()) => {
+                        self.fail(
+                            format!("{path}.special_category_condition"),
+                            format!("{text:?} is not a point of Art. 9(2) such as \"9(2)(a)\""),
+                        );
+                        None
+                    }
+                },
+            };
+            if doc.direct_marketing && doc.storage_only {
+                self.fail(
+                    format!("{path}.storage_only"),
+                    "a direct-marketing purpose does more than store data",
+                );
+            }
+
+            if doc.categories.is_empty() {
+                self.fail(
+                    format!("{path}.categories"),
+                    "at least one category is required",
+                );
+            }
+            self.category_refs(&format!("{path}.categories"), &doc.categories);
+            for (position, key) in doc.categories.iter().enumerate() {
+                match self.categories.get(key) {
+                    Some(Sensitivity::Special) if special_condition.is_none() => self.warn(
+                        format!("{path}.categories[{position}]"),
+                        format!("special category {key:?} without special_category_condition; Check will deny it"),
+                    ),
+                    Some(Sensitivity::Criminal) if criminal_data_authorisation.is_none() => self.warn(
+                        format!("{path}.categories[{position}]"),
+                        format!("criminal-offence category {key:?} without criminal_data_authorisation; Check will deny it"),
+                    ),
+                    _ => {}
+                }
+            }
+            let declared = |key: &str| {
+                doc.categories
+                    .iter()
+                    .any(|declared| taxonomy::covers(declared, key))
+            };
+
+            let mut engagements = Vec::with_capacity(doc.recipients.len());
+            let mut engaged = HashSet::new();
+            for (position, engagement) in doc.recipients.iter().enumerate() {
+                let engagement_path = format!("{path}.recipients[{position}]");
+                if !recipients
+                    .iter()
+                    .any(|(recipient, _)| recipient.id == engagement.id)
+                {
+                    self.fail(
+                        engagement_path.clone(),
+                        format!("unknown recipient {:?}", engagement.id),
+                    );
+                } else if !engaged.insert(engagement.id.clone()) {
+                    self.fail(
+                        engagement_path.clone(),
+                        format!("recipient {:?} is engaged twice", engagement.id),
+                    );
+                }
+                self.category_refs(
+                    &format!("{engagement_path}.categories"),
+                    &engagement.categories,
+                );
+                for (category_index, key) in engagement.categories.iter().enumerate() {
+                    if self.categories.contains_key(key) && !declared(key) {
+                        self.fail(
+                            format!("{engagement_path}.categories[{category_index}]"),
+                            format!("category {key:?} is not among the purpose's categories"),
+                        );
+                    }
+                }
+                let condition = engagement.condition.as_ref().map(|condition| {
+                    self.id(
+                        format!("{engagement_path}.condition.id"),
+                        &condition.id,
+                        "condition",
+                    );
+                    self.text(
+                        format!("{engagement_path}.condition.description"),
+                        &condition.description,
+                        MAX_TEXT_LEN,
+                        true,
+                    );
+                    EngagementCondition {
+                        id: condition.id.clone(),
+                        description: condition.description.trim().to_owned(),
+                    }
+                });
+                let source = self
+                    .optional_text(
+                        format!("{engagement_path}.source"),
+                        &engagement.source,
+                        MAX_TEXT_LEN,
+                    )
+                    .unwrap_or_else(|| doc.source.trim().to_owned());
+                engagements.push(Engagement {
+                    recipient: engagement.id.clone(),
+                    categories: engagement.categories.clone(),
+                    condition,
+                    source,
+                });
+            }
+
+            let mut retention = Vec::with_capacity(doc.retention.len());
+            for (position, rule) in doc.retention.iter().enumerate() {
+                let rule_path = format!("{path}.retention[{position}]");
+                self.text(
+                    format!("{rule_path}.source"),
+                    &rule.source,
+                    MAX_TEXT_LEN,
+                    true,
+                );
+                let period = match Period::parse(&rule.period) {
+                    Ok(period) => Some(period),
+                    Err(message) => {
+                        self.fail(format!("{rule_path}.period"), message);
+                        None
+                    }
+                };
+                let from = match rule.from.parse::<RetentionEvent>() {
+                    Ok(event) => Some(event),
+                    Err(()) => {
+                        let names: Vec<&str> = RetentionEvent::ALL
+                            .iter()
+                            .map(|event| event.as_str())
+                            .collect();
+                        self.fail(
+                            format!("{rule_path}.from"),
+                            format!("{:?} is not one of {}", rule.from, names.join(", ")),
+                        );
+                        None
+                    }
+                };
+                self.category_refs(&format!("{rule_path}.categories"), &rule.categories);
+                for (category_index, key) in rule.categories.iter().enumerate() {
+                    if self.categories.contains_key(key) && !declared(key) {
+                        self.fail(
+                            format!("{rule_path}.categories[{category_index}]"),
+                            format!("category {key:?} is not among the purpose's categories"),
+                        );
+                    }
+                }
+                let description = self.optional_text(
+                    format!("{rule_path}.description"),
+                    &rule.description,
+                    MAX_TEXT_LEN,
+                );
+                if let (Some(period), Some(from)) = (period, from) {
+                    retention.push(RetentionRule {
+                        period,
+                        from,
+                        categories: rule.categories.clone(),
+                        description,
+                        source: rule.source.trim().to_owned(),
+                    });
+                }
+            }
+
+            let mut data_subjects = Vec::new();
+            for (position, kind) in doc.data_subjects.iter().enumerate() {
+                self.text(
+                    format!("{path}.data_subjects[{position}]"),
+                    kind,
+                    MAX_NAME_LEN,
+                    true,
+                );
+                data_subjects.push(kind.trim().to_owned());
+            }
+            let mut data_sources = Vec::new();
+            for (position, origin) in doc.data_sources.iter().enumerate() {
+                self.text(
+                    format!("{path}.data_sources[{position}]"),
+                    origin,
+                    MAX_TEXT_LEN,
+                    true,
+                );
+                data_sources.push(origin.trim().to_owned());
+            }
+
+            purposes.push(Purpose {
+                id: doc.id,
+                name: doc.name.trim().to_owned(),
+                description,
+                legal_basis,
+                balancing_test,
+                legal_basis_source,
+                special_condition,
+                criminal_data_authorisation,
+                direct_marketing: doc.direct_marketing,
+                storage_only: doc.storage_only,
+                data_subjects,
+                data_sources,
+                categories: doc.categories,
+                engagements,
+                retention,
+                source: doc.source.trim().to_owned(),
+            });
+        }
+        purposes
+    }
+}
+
+fn recipient_kind(text: &str) -> Option<RecipientKind> {
+    match text {
+        "processor" => Some(RecipientKind::Processor),
+        "subprocessor" => Some(RecipientKind::Subprocessor),
+        "independent_controller" => Some(RecipientKind::IndependentController),
+        "joint_controller" => Some(RecipientKind::JointController),
+        _ => None,
+    }
+}
