@@ -94,14 +94,21 @@ fn syntax_error(error: serde_saphyr::Error) -> ManifestError {
         Some(location) => format!("line {}, column {}", location.line(), location.column()),
         None => "manifest".to_owned(),
     };
-    // The crate's own rendering repeats the location and quotes the source; keep the first
-    // line of the message proper.
-    let message = error.to_string();
-    let message = message
-        .lines()
-        .next()
-        .unwrap_or("not valid YAML")
-        .to_owned();
+    // The crate renders "error: line L column C: message" and may quote the source below;
+    // the location is already in the path, so keep the message proper.
+    let rendered = error.to_string();
+    let first_line = rendered.lines().next().unwrap_or_default();
+    let without_label = first_line.strip_prefix("error: ").unwrap_or(first_line);
+    let message = match without_label.split_once(": ") {
+        Some((location, rest)) if location.starts_with("line ") => rest,
+        _ => without_label,
+    };
+    let message = if message.is_empty() {
+        "not valid YAML"
+    } else {
+        message
+    }
+    .to_owned();
     ManifestError::Syntax(Violation { path, message })
 }
 
@@ -1188,5 +1195,150 @@ fn recipient_kind(text: &str) -> Option<RecipientKind> {
         "independent_controller" => Some(RecipientKind::IndependentController),
         "joint_controller" => Some(RecipientKind::JointController),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+version: 1
+organisation:
+  id: peero
+  legal_name: SIA Peero
+  country: LV
+  role: processor
+  source: subprocessor list
+recipients:
+  - id: onesignal
+    name: OneSignal
+    kind: subprocessor
+    locations: [US]
+    agreements: [{reference: DPA, effective_from: 2024-01-01, source: list row 4}]
+    safeguards: [{mechanism: scc, module: 3, source: list row 4}]
+    source: list row 4
+purposes:
+  - id: notifications
+    name: Notifications
+    legal_basis: controller_instructions
+    categories: [user.device]
+    recipients: [{id: onesignal}]
+    source: list row 4
+"#;
+
+    fn violations(text: &str) -> Vec<String> {
+        match parse(text, DEFAULT_MAX_BYTES) {
+            Ok(_) => panic!("expected the manifest to be refused"),
+            Err(error) => error.violations().iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn a_minimal_manifest_parses() {
+        let parsed = parse(MINIMAL, DEFAULT_MAX_BYTES).unwrap();
+        assert_eq!(parsed.registry.organisation.id, "peero");
+        assert_eq!(
+            parsed.registry.purposes[0].engagements[0].recipient,
+            "onesignal"
+        );
+        assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    }
+
+    #[test]
+    fn an_unknown_recipient_is_named_with_its_place() {
+        let text = MINIMAL.replace(
+            "recipients: [{id: onesignal}]",
+            "recipients: [{id: onesgnal}]",
+        );
+        assert_eq!(
+            violations(&text),
+            [r#"purposes[0].recipients[0]: unknown recipient "onesgnal""#]
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let text = MINIMAL
+            .replace("country: LV", "country: Latvia")
+            .replace("locations: [US]", "locations: [US, XX]")
+            .replace("module: 3", "module: 7")
+            .replace("categories: [user.device]", "categories: [user.devices]");
+        let found = violations(&text);
+        for expected in [
+            "organisation.country: \"Latvia\" is not an ISO 3166-1 alpha-2 country code",
+            "recipients[0].locations[1]: \"XX\" is not an ISO 3166-1 alpha-2 country code",
+            "recipients[0].safeguards[0].module: SCC module 7 does not exist",
+            "purposes[0].categories[0]: unknown category \"user.devices\"",
+        ] {
+            assert!(
+                found
+                    .iter()
+                    .any(|violation| violation.starts_with(expected)),
+                "{expected} not in {found:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn syntax_errors_name_line_and_column() {
+        let found = violations("version: 1\norganisation: [unclosed\n");
+        assert!(found[0].starts_with("line "), "{found:?}");
+        let found = violations(&MINIMAL.replace("legal_name:", "legal_nmae:"));
+        assert!(found[0].contains("legal_nmae"), "{found:?}");
+    }
+
+    #[test]
+    fn refuses_oversized_and_empty_manifests() {
+        assert!(matches!(
+            parse(MINIMAL, 10),
+            Err(ManifestError::TooLarge { .. })
+        ));
+        assert!(matches!(
+            parse("  \n", DEFAULT_MAX_BYTES),
+            Err(ManifestError::Empty)
+        ));
+    }
+
+    #[test]
+    fn parents_must_exist_and_not_loop() {
+        let unknown = MINIMAL.replace(
+            "kind: subprocessor\n",
+            "kind: subprocessor\n    parent: aws\n",
+        );
+        assert_eq!(
+            violations(&unknown),
+            [r#"recipients[0].parent: unknown recipient "aws""#]
+        );
+        let looping = MINIMAL.replace(
+            "kind: subprocessor\n",
+            "kind: subprocessor\n    parent: onesignal\n",
+        );
+        assert!(violations(&looping)[0].contains("under itself"));
+    }
+
+    #[test]
+    fn reordering_does_not_change_the_registry() {
+        let two = MINIMAL.replace(
+            "purposes:\n",
+            "purposes:\n  - id: another\n    name: Another\n    legal_basis: controller_instructions\n    categories: [user.contact.email, user.device]\n    source: x\n",
+        );
+        let reordered = two.replace(
+            "categories: [user.contact.email, user.device]",
+            "categories: [user.device, user.contact.email]",
+        );
+        assert_eq!(
+            parse(&two, DEFAULT_MAX_BYTES).unwrap().registry,
+            parse(&reordered, DEFAULT_MAX_BYTES).unwrap().registry
+        );
+    }
+
+    #[test]
+    fn hostile_yaml_is_refused_without_panicking() {
+        let bomb = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n";
+        assert!(parse(bomb, DEFAULT_MAX_BYTES).is_err());
+        let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+        assert!(parse(&deep, DEFAULT_MAX_BYTES).is_err());
+        assert!(parse("\u{0}\u{1}\u{2}", DEFAULT_MAX_BYTES).is_err());
     }
 }

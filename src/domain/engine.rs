@@ -939,3 +939,7 @@ impl CompiledPolicy {
         self.purpose_index.contains_key(purpose)
     }
 }
+
+#[cfg(test)]
+#[path = "engine_tests.rs"]
+mod tests;
