@@ -180,7 +180,7 @@ struct RecipientDoc {
 #[serde(deny_unknown_fields)]
 struct AgreementDoc {
     reference: String,
-    effective_from: String,
+    effective_from: Option<String>,
     effective_to: Option<String>,
     source: String,
 }
@@ -336,6 +336,14 @@ impl Validator {
                 );
                 None
             }
+        }
+    }
+
+    /// `Some(None)` when absent, `None` when present and malformed.
+    fn optional_date(&mut self, path: String, text: &Option<String>) -> Option<Option<Date>> {
+        match text {
+            None => Some(None),
+            Some(text) => self.date(path, text).map(Some),
         }
     }
 
@@ -793,15 +801,9 @@ impl Validator {
                 true,
             );
             self.text(format!("{path}.source"), &doc.source, MAX_TEXT_LEN, true);
-            let from = self.date(format!("{path}.effective_from"), &doc.effective_from);
-            let to = match &doc.effective_to {
-                Some(text) => match self.date(format!("{path}.effective_to"), text) {
-                    Some(to) => Some(Some(to)),
-                    None => None,
-                },
-                None => Some(None),
-            };
-            if let (Some(from), Some(Some(to))) = (from, to)
+            let from = self.optional_date(format!("{path}.effective_from"), &doc.effective_from);
+            let to = self.optional_date(format!("{path}.effective_to"), &doc.effective_to);
+            if let (Some(Some(from)), Some(Some(to))) = (from, to)
                 && to < from
             {
                 self.fail(

@@ -93,7 +93,7 @@ struct CompiledSafeguard {
 #[derive(Debug)]
 struct CompiledAgreement {
     reference: Arc<str>,
-    effective_from: Date,
+    effective_from: Option<Date>,
     effective_to: Option<Date>,
     source: Arc<str>,
 }
@@ -101,7 +101,8 @@ struct CompiledAgreement {
 impl CompiledAgreement {
     /// Both ends are days in force.
     fn in_force_on(&self, day: Date) -> bool {
-        day >= self.effective_from && self.effective_to.is_none_or(|end| day <= end)
+        self.effective_from.is_none_or(|start| start <= day)
+            && self.effective_to.is_none_or(|end| day <= end)
     }
 }
 

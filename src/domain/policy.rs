@@ -133,11 +133,12 @@ pub struct Recipient {
 }
 
 /// An Art. 28(3) processing agreement; in force from `effective_from` to `effective_to`, both
-/// days included.
+/// days included. A document may attest an agreement without its dates: an open end is
+/// unbounded.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Agreement {
     pub reference: String,
-    pub effective_from: Date,
+    pub effective_from: Option<Date>,
     pub effective_to: Option<Date>,
     pub source: String,
 }
