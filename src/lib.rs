@@ -3,3 +3,4 @@
 pub mod domain;
 pub mod manifest;
 pub mod proto;
+pub mod store;

@@ -8,6 +8,7 @@ use jiff::civil::Date;
 use serde::Deserialize;
 
 use crate::domain::{
+    Spelling,
     geo::Territory,
     policy::{
         Agreement, Contact, CustomCategory, Engagement, EngagementCondition, LegalBasis, Mechanism,
@@ -347,14 +348,10 @@ impl Validator {
         }
     }
 
-    fn choice<T: Copy>(&mut self, path: String, text: &str, choices: &[(&str, T)]) -> Option<T> {
-        let found = choices
-            .iter()
-            .find(|(name, _)| *name == text)
-            .map(|(_, value)| *value);
+    fn spelled<T: Spelling>(&mut self, path: String, text: &str) -> Option<T> {
+        let found = text.parse::<T>().ok();
         if found.is_none() {
-            let names: Vec<&str> = choices.iter().map(|(name, _)| *name).collect();
-            self.fail(path, format!("{text:?} is not one of {}", names.join(", ")));
+            self.fail(path, format!("{text:?} is not one of {}", T::choices()));
         }
         found
     }
@@ -454,14 +451,7 @@ impl Validator {
                 ),
             );
         }
-        let role = self.choice(
-            "organisation.role".into(),
-            &doc.role,
-            &[
-                ("controller", OrganisationRole::Controller),
-                ("processor", OrganisationRole::Processor),
-            ],
-        );
+        let role = self.spelled::<OrganisationRole>("organisation.role".into(), &doc.role);
         let registration_number = self.optional_text(
             "organisation.registration_number".into(),
             &doc.registration_number,
@@ -527,15 +517,7 @@ impl Validator {
             self.text(format!("{path}.source"), &doc.source, MAX_TEXT_LEN, true);
             let sensitivity = match doc.sensitivity.as_deref() {
                 None => Some(Sensitivity::Ordinary),
-                Some(text) => self.choice(
-                    format!("{path}.sensitivity"),
-                    text,
-                    &[
-                        ("ordinary", Sensitivity::Ordinary),
-                        ("special", Sensitivity::Special),
-                        ("criminal", Sensitivity::Criminal),
-                    ],
-                ),
+                Some(text) => self.spelled::<Sensitivity>(format!("{path}.sensitivity"), text),
             };
             let dpv = self.optional_text(format!("{path}.dpv"), &doc.dpv, MAX_NAME_LEN);
             let Some(sensitivity) = sensitivity else {
@@ -585,23 +567,14 @@ impl Validator {
         }
         let kinds: HashMap<&str, Option<RecipientKind>> = docs
             .iter()
-            .map(|doc| (doc.id.as_str(), recipient_kind(&doc.kind)))
+            .map(|doc| (doc.id.as_str(), doc.kind.parse::<RecipientKind>().ok()))
             .collect();
         let mut recipients = Vec::with_capacity(docs.len());
         for (index, doc) in docs.iter().enumerate() {
             let path = format!("recipients[{index}]");
             self.text(format!("{path}.name"), &doc.name, MAX_NAME_LEN, true);
             self.text(format!("{path}.source"), &doc.source, MAX_TEXT_LEN, true);
-            let kind = kinds[doc.id.as_str()];
-            if kind.is_none() {
-                self.fail(
-                    format!("{path}.kind"),
-                    format!(
-                        "{:?} is not one of processor, subprocessor, independent_controller, joint_controller",
-                        doc.kind
-                    ),
-                );
-            }
+            let kind = self.spelled::<RecipientKind>(format!("{path}.kind"), &doc.kind);
             match (&doc.parent, kind) {
                 (Some(parent), Some(RecipientKind::Subprocessor)) => match kinds
                     .get(parent.as_str())
@@ -955,18 +928,7 @@ impl Validator {
                     );
                     None
                 }
-                Some(text) => match text.parse::<LegalBasis>() {
-                    Ok(basis) => Some(basis),
-                    Err(()) => {
-                        let names: Vec<&str> =
-                            LegalBasis::ALL.iter().map(|basis| basis.as_str()).collect();
-                        self.fail(
-                            format!("{path}.legal_basis"),
-                            format!("{text:?} is not one of {}", names.join(", ")),
-                        );
-                        None
-                    }
-                },
+                Some(text) => self.spelled::<LegalBasis>(format!("{path}.legal_basis"), text),
             };
             match legal_basis {
                 Some(LegalBasis::LegitimateInterests) if balancing_test.is_none() => self.warn(
@@ -1107,20 +1069,7 @@ impl Validator {
                         None
                     }
                 };
-                let from = match rule.from.parse::<RetentionEvent>() {
-                    Ok(event) => Some(event),
-                    Err(()) => {
-                        let names: Vec<&str> = RetentionEvent::ALL
-                            .iter()
-                            .map(|event| event.as_str())
-                            .collect();
-                        self.fail(
-                            format!("{rule_path}.from"),
-                            format!("{:?} is not one of {}", rule.from, names.join(", ")),
-                        );
-                        None
-                    }
-                };
+                let from = self.spelled::<RetentionEvent>(format!("{rule_path}.from"), &rule.from);
                 self.category_refs(&format!("{rule_path}.categories"), &rule.categories);
                 for (category_index, key) in rule.categories.iter().enumerate() {
                     if self.categories.contains_key(key) && !declared(key) {
@@ -1187,16 +1136,6 @@ impl Validator {
             });
         }
         purposes
-    }
-}
-
-fn recipient_kind(text: &str) -> Option<RecipientKind> {
-    match text {
-        "processor" => Some(RecipientKind::Processor),
-        "subprocessor" => Some(RecipientKind::Subprocessor),
-        "independent_controller" => Some(RecipientKind::IndependentController),
-        "joint_controller" => Some(RecipientKind::JointController),
-        _ => None,
     }
 }
 

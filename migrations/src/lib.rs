@@ -1,1 +1,15 @@
+//! The one migration set of purposed, run on SQLite and PostgreSQL alike. Every migration
+//! has a `down`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_registry;
+
 pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_registry::Migration)]
+    }
+}

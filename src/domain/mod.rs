@@ -1,6 +1,44 @@
 //! Pure domain code: no transport, no storage. The taxonomy, the policy model, the engine
 //! that decides questions from a compiled registry, and the subject state it reads.
 
+/// An enum with one spelling per value, shared by manifests and storage.
+pub trait Spelling: Copy + std::str::FromStr + 'static {
+    const ALL: &'static [Self];
+
+    fn as_str(self) -> &'static str;
+
+    /// "a, b, c": the spellings, for error messages.
+    fn choices() -> String {
+        Self::ALL.iter().map(|value| value.as_str()).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// Implements `Spelling` and `FromStr` for an enum.
+macro_rules! spelled {
+    ($type:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        impl $crate::domain::Spelling for $type {
+            const ALL: &'static [$type] = &[$($type::$variant),+];
+
+            fn as_str(self) -> &'static str {
+                match self {
+                    $($type::$variant => $text),+
+                }
+            }
+        }
+
+        impl std::str::FromStr for $type {
+            type Err = ();
+
+            fn from_str(text: &str) -> Result<$type, ()> {
+                match text {
+                    $($text => Ok($type::$variant),)+
+                    _ => Err(()),
+                }
+            }
+        }
+    };
+}
+
 pub mod catalog;
 pub mod decision;
 pub mod diff;

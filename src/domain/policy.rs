@@ -6,7 +6,7 @@ use std::{fmt, str::FromStr};
 
 use jiff::{Span, civil::Date, fmt::temporal::SpanParser};
 
-use super::{geo::Territory, taxonomy::Sensitivity};
+use super::{Spelling, geo::Territory, taxonomy::Sensitivity};
 
 /// One organisation's whole registry at one revision. Collections are kept sorted by id so
 /// that two registries with the same content compare equal whatever the manifest's order.
@@ -33,6 +33,14 @@ impl Registry {
                 safeguard.countries.sort();
                 safeguard.countries.dedup();
             }
+            recipient.safeguards.sort_by(|a, b| {
+                (a.mechanism, &a.countries, &a.reference, &a.source).cmp(&(
+                    b.mechanism,
+                    &b.countries,
+                    &b.reference,
+                    &b.source,
+                ))
+            });
         }
         self.purposes.sort_by(|a, b| a.id.cmp(&b.id));
         for purpose in &mut self.purposes {
@@ -53,6 +61,14 @@ impl Registry {
                 rule.categories.sort();
                 rule.categories.dedup();
             }
+            purpose.retention.sort_by(|a, b| {
+                (a.from.as_str(), a.period.as_str(), &a.categories, &a.source).cmp(&(
+                    b.from.as_str(),
+                    b.period.as_str(),
+                    &b.categories,
+                    &b.source,
+                ))
+            });
         }
         self
     }
@@ -82,6 +98,11 @@ pub enum OrganisationRole {
     Processor,
 }
 
+spelled!(OrganisationRole {
+    Controller => "controller",
+    Processor => "processor",
+});
+
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Contact {
     pub name: Option<String>,
@@ -107,6 +128,13 @@ pub enum RecipientKind {
     IndependentController,
     JointController,
 }
+
+spelled!(RecipientKind {
+    Processor => "processor",
+    Subprocessor => "subprocessor",
+    IndependentController => "independent_controller",
+    JointController => "joint_controller",
+});
 
 impl RecipientKind {
     /// Processors and subprocessors act on instructions and need an Art. 28(3) agreement.
@@ -153,7 +181,7 @@ pub struct Safeguard {
 }
 
 /// Art. 46 and 47 safeguards, and the Data Privacy Framework certification.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Mechanism {
     /// Standard contractual clauses of Decision 2021/914, with their module (1-4).
     Scc {
@@ -189,16 +217,6 @@ pub enum LegalBasis {
 }
 
 impl LegalBasis {
-    pub const ALL: [LegalBasis; 7] = [
-        LegalBasis::Consent,
-        LegalBasis::Contract,
-        LegalBasis::LegalObligation,
-        LegalBasis::VitalInterests,
-        LegalBasis::PublicTask,
-        LegalBasis::LegitimateInterests,
-        LegalBasis::ControllerInstructions,
-    ];
-
     pub fn article(self) -> &'static str {
         match self {
             LegalBasis::Consent => "Art. 6(1)(a)",
@@ -223,19 +241,6 @@ impl LegalBasis {
         }
     }
 
-    /// The manifest spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LegalBasis::Consent => "consent",
-            LegalBasis::Contract => "contract",
-            LegalBasis::LegalObligation => "legal_obligation",
-            LegalBasis::VitalInterests => "vital_interests",
-            LegalBasis::PublicTask => "public_task",
-            LegalBasis::LegitimateInterests => "legitimate_interests",
-            LegalBasis::ControllerInstructions => "controller_instructions",
-        }
-    }
-
     /// Bases against which the subject may object under Art. 21(1).
     pub fn objectionable(self) -> bool {
         matches!(
@@ -245,16 +250,15 @@ impl LegalBasis {
     }
 }
 
-impl FromStr for LegalBasis {
-    type Err = ();
-
-    fn from_str(text: &str) -> Result<LegalBasis, ()> {
-        LegalBasis::ALL
-            .into_iter()
-            .find(|basis| basis.as_str() == text)
-            .ok_or(())
-    }
-}
+spelled!(LegalBasis {
+    Consent => "consent",
+    Contract => "contract",
+    LegalObligation => "legal_obligation",
+    VitalInterests => "vital_interests",
+    PublicTask => "public_task",
+    LegitimateInterests => "legitimate_interests",
+    ControllerInstructions => "controller_instructions",
+});
 
 /// The Art. 9(2) points that lift the prohibition on special categories.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -385,25 +389,15 @@ pub enum RetentionEvent {
     LastActivity,
 }
 
+spelled!(RetentionEvent {
+    Collection => "collection",
+    ContractEnd => "contract_end",
+    AccountDeletion => "account_deletion",
+    ConsentWithdrawal => "consent_withdrawal",
+    LastActivity => "last_activity",
+});
+
 impl RetentionEvent {
-    pub const ALL: [RetentionEvent; 5] = [
-        RetentionEvent::Collection,
-        RetentionEvent::ContractEnd,
-        RetentionEvent::AccountDeletion,
-        RetentionEvent::ConsentWithdrawal,
-        RetentionEvent::LastActivity,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RetentionEvent::Collection => "collection",
-            RetentionEvent::ContractEnd => "contract_end",
-            RetentionEvent::AccountDeletion => "account_deletion",
-            RetentionEvent::ConsentWithdrawal => "consent_withdrawal",
-            RetentionEvent::LastActivity => "last_activity",
-        }
-    }
-
     pub fn describe(self) -> &'static str {
         match self {
             RetentionEvent::Collection => "collection",
@@ -412,17 +406,6 @@ impl RetentionEvent {
             RetentionEvent::ConsentWithdrawal => "the withdrawal of consent",
             RetentionEvent::LastActivity => "the subject's last activity",
         }
-    }
-}
-
-impl FromStr for RetentionEvent {
-    type Err = ();
-
-    fn from_str(text: &str) -> Result<RetentionEvent, ()> {
-        RetentionEvent::ALL
-            .into_iter()
-            .find(|event| event.as_str() == text)
-            .ok_or(())
     }
 }
 
@@ -520,14 +503,17 @@ mod tests {
 
     #[test]
     fn spellings_round_trip() {
-        for basis in LegalBasis::ALL {
+        for &basis in LegalBasis::ALL {
             assert_eq!(basis.as_str().parse::<LegalBasis>(), Ok(basis));
         }
         for condition in SpecialCondition::ALL {
             assert_eq!(condition.point().parse::<SpecialCondition>(), Ok(condition));
         }
-        for event in RetentionEvent::ALL {
+        for &event in RetentionEvent::ALL {
             assert_eq!(event.as_str().parse::<RetentionEvent>(), Ok(event));
+        }
+        for &kind in RecipientKind::ALL {
+            assert_eq!(kind.as_str().parse::<RecipientKind>(), Ok(kind));
         }
     }
 }

@@ -11,6 +11,12 @@ pub enum Sensitivity {
     Criminal,
 }
 
+spelled!(Sensitivity {
+    Ordinary => "ordinary",
+    Special => "special",
+    Criminal => "criminal",
+});
+
 /// A category of the built-in taxonomy.
 #[derive(Clone, Copy, Debug)]
 pub struct BuiltinCategory {
