@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::domain::{
     Spelling,
-    geo::Territory,
+    geo::{self, Territory},
     policy::{
         Agreement, Contact, CustomCategory, Engagement, EngagementCondition, LegalBasis, Mechanism,
         Organisation, OrganisationRole, Period, Purpose, Recipient, RecipientKind, RecipientStatus,
@@ -252,6 +252,24 @@ struct RetentionDoc {
     source: String,
 }
 
+/// Whether a location outside the EEA is covered today by an adequacy decision that applies to
+/// the recipient (the US one only with DPF certification) or by one of its safeguards.
+fn covered_today(territory: Territory, safeguards: &[Safeguard]) -> bool {
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date();
+    let certified = safeguards
+        .iter()
+        .any(|safeguard| safeguard.mechanism == Mechanism::Dpf);
+    let adequate = geo::adequacy_on(territory, today)
+        .is_some_and(|adequacy| adequacy.scope != geo::AdequacyScope::DpfCertified || certified);
+    adequate
+        || safeguards.iter().any(|safeguard| {
+            safeguard.mechanism != Mechanism::Dpf
+                && (safeguard.countries.is_empty() || safeguard.countries.contains(&territory))
+        })
+}
+
 /// Whether an id is 1-64 characters of lower-case ASCII letters, digits, `.`, `_` and `-`,
 /// starting with a letter or digit.
 pub fn is_valid_id(id: &str) -> bool {
@@ -320,7 +338,7 @@ impl Validator {
             self.fail(
                 path,
                 format!(
-                    "{code:?} is not an ISO 3166-1 alpha-2 country code (upper case) or \"EPO\""
+                    "{code:?} is not an ISO 3166-1 alpha-2 country code (upper case), \"EPO\" or \"ZZ\" (a country outside the EEA the document does not name)"
                 ),
             );
         }
@@ -389,6 +407,17 @@ impl Validator {
                 .insert(builtin.key.to_owned(), builtin.sensitivity);
         }
         let categories = self.custom_categories(document.categories);
+        if let Some(organisation) = &organisation
+            && let Some(index) = document
+                .recipients
+                .iter()
+                .position(|recipient| recipient.id == organisation.id)
+        {
+            self.fail(
+                format!("recipients[{index}].id"),
+                "a recipient cannot have the organisation's own id, which Check reads as processing in-house",
+            );
+        }
         let recipients =
             self.recipients(document.recipients, organisation.as_ref().map(|o| o.role));
         let purposes = self.purposes(
@@ -650,19 +679,12 @@ impl Validator {
             }
             let safeguards = self.safeguards(&path, &doc.safeguards, &locations);
             for territory in &locations {
-                if !territory.is_eea()
-                    && crate::domain::geo::ADEQUACY_DECISIONS
-                        .iter()
-                        .all(|adequacy| adequacy.territory != territory.code())
-                    && !safeguards.iter().any(|safeguard| {
-                        safeguard.mechanism != Mechanism::Dpf
-                            && (safeguard.countries.is_empty()
-                                || safeguard.countries.contains(territory))
-                    })
-                {
+                if !territory.is_eea() && !covered_today(*territory, &safeguards) {
                     self.warn(
                         format!("{path}.locations"),
-                        format!("{territory} is outside the EEA without an adequacy decision or a safeguard; Check will deny"),
+                        format!(
+                            "{territory} is outside the EEA without an adequacy decision in force today that covers this recipient, and without a safeguard; Check will deny"
+                        ),
                     );
                 }
             }

@@ -305,7 +305,10 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(current_index(OrganisationProfiles::Table, "organisation_profiles_current"))
+            .create_index(current_index(
+                OrganisationProfiles::Table,
+                "organisation_profiles_current",
+            ))
             .await?;
 
         manager
@@ -494,11 +497,17 @@ impl MigrationTrait for Migration {
                         .col(pk_auto(Alias::new("id")))
                         .col(integer(column.clone()))
                         .col(text(text_column))
-                        .foreign_key(&mut child_of(table.clone(), column.clone(), Purposes::Table))
+                        .foreign_key(&mut child_of(
+                            table.clone(),
+                            column.clone(),
+                            Purposes::Table,
+                        ))
                         .take(),
                 )
                 .await?;
-            manager.create_index(child_index(table, column, index)).await?;
+            manager
+                .create_index(child_index(table, column, index))
+                .await?;
         }
 
         manager

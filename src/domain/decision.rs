@@ -86,13 +86,14 @@ pub enum ReasonCode {
     CompellingGrounds,
     StorageOnly,
     LegalObligationExemption,
+    InHouse,
     ConsentRequired,
     NoObjectionRequired,
     EngagementCondition,
 }
 
 impl ReasonCode {
-    pub const ALL: [ReasonCode; 36] = [
+    pub const ALL: [ReasonCode; 37] = [
         ReasonCode::UnknownOrganisation,
         ReasonCode::UnknownPurpose,
         ReasonCode::UnknownCategory,
@@ -126,6 +127,7 @@ impl ReasonCode {
         ReasonCode::CompellingGrounds,
         ReasonCode::StorageOnly,
         ReasonCode::LegalObligationExemption,
+        ReasonCode::InHouse,
         ReasonCode::ConsentRequired,
         ReasonCode::NoObjectionRequired,
         ReasonCode::EngagementCondition,
@@ -166,7 +168,8 @@ impl ReasonCode {
             | ParentalConsent
             | CompellingGrounds
             | StorageOnly
-            | LegalObligationExemption => Effect::Allow,
+            | LegalObligationExemption
+            | InHouse => Effect::Allow,
             ConsentRequired | NoObjectionRequired | EngagementCondition => Effect::Condition,
         }
     }
@@ -311,6 +314,10 @@ pub enum Reason {
     },
     LegalObligationExemption {
         purpose: Arc<str>,
+        source: Arc<str>,
+    },
+    InHouse {
+        organisation: Arc<str>,
         source: Arc<str>,
     },
     ConsentRequired {
@@ -469,6 +476,7 @@ impl Reason {
             Reason::CompellingGrounds { .. } => ReasonCode::CompellingGrounds,
             Reason::StorageOnly { .. } => ReasonCode::StorageOnly,
             Reason::LegalObligationExemption { .. } => ReasonCode::LegalObligationExemption,
+            Reason::InHouse { .. } => ReasonCode::InHouse,
             Reason::ConsentRequired { .. } => ReasonCode::ConsentRequired,
             Reason::NoObjectionRequired { .. } => ReasonCode::NoObjectionRequired,
             Reason::EngagementCondition { .. } => ReasonCode::EngagementCondition,
@@ -511,6 +519,7 @@ impl Reason {
             Reason::StorageOnly { .. } => "Art. 18(2)",
             Reason::ErasureRequested { .. } => "Art. 17(1)",
             Reason::LegalObligationExemption { .. } => "Art. 17(3)(b)",
+            Reason::InHouse { .. } => "Art. 4(9)",
             Reason::RetentionExpired { .. } => "Art. 5(1)(e)",
             Reason::LegalBasis { basis, .. } => basis.article(),
             Reason::SpecialCategoryCondition {
@@ -568,6 +577,7 @@ impl Reason {
             | Reason::ProcessingAgreement { source, .. }
             | Reason::ProcessingInEea { source, .. }
             | Reason::LegalObligationExemption { source, .. }
+            | Reason::InHouse { source, .. }
             | Reason::EngagementCondition { source, .. } => Some(source),
             Reason::Transfer(transfer) => Some(&transfer.source),
             _ => None,
@@ -805,6 +815,9 @@ impl Reason {
             Reason::LegalObligationExemption { purpose, .. } => format!(
                 "the subject's erasure request does not reach purpose {purpose:?}, which rests on a legal obligation"
             ),
+            Reason::InHouse { organisation, .. } => {
+                format!("{organisation:?} processes the data itself; no recipient receives it")
+            }
             Reason::ConsentRequired {
                 purpose,
                 explicit,

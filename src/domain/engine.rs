@@ -120,11 +120,19 @@ struct CompiledRecipient {
     source: Arc<str>,
 }
 
+/// When and from what a revision was applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevisionInfo {
+    pub number: u64,
+    pub applied_at: Timestamp,
+    /// SHA-256 of the manifest text, hex.
+    pub manifest_sha256: String,
+}
+
 /// One registry revision, compiled for answering questions.
 #[derive(Debug)]
 pub struct CompiledPolicy {
-    revision: u64,
-    applied_at: Timestamp,
+    info: RevisionInfo,
     registry: Arc<Registry>,
     country: Territory,
     role: OrganisationRole,
@@ -140,11 +148,7 @@ impl CompiledPolicy {
     /// Compiles a registry. The registry is valid by construction (the manifest layer
     /// validated it), so every reference resolves; one that does not is skipped rather than
     /// trusted.
-    pub fn compile(
-        registry: Arc<Registry>,
-        revision: u64,
-        applied_at: Timestamp,
-    ) -> CompiledPolicy {
+    pub fn compile(registry: Arc<Registry>, info: RevisionInfo) -> CompiledPolicy {
         let mut categories: Vec<CategoryNode> =
             Vec::with_capacity(taxonomy::DEFAULT_TAXONOMY.len() + registry.categories.len());
         let mut category_index: HashMap<Arc<str>, CategoryId> = HashMap::new();
@@ -325,8 +329,7 @@ impl CompiledPolicy {
             .collect();
 
         CompiledPolicy {
-            revision,
-            applied_at,
+            info,
             country: registry.organisation.country,
             role: registry.organisation.role,
             registry,
@@ -340,11 +343,15 @@ impl CompiledPolicy {
     }
 
     pub fn revision(&self) -> u64 {
-        self.revision
+        self.info.number
     }
 
     pub fn applied_at(&self) -> Timestamp {
-        self.applied_at
+        self.info.applied_at
+    }
+
+    pub fn info(&self) -> &RevisionInfo {
+        &self.info
     }
 
     pub fn registry(&self) -> &Arc<Registry> {
@@ -399,6 +406,9 @@ impl CompiledPolicy {
             .get(question.purpose)
             .map(|&index| &self.purposes[index]);
         let category = self.category_index.get(question.category).copied();
+        // The organisation's own id asks about processing in-house: nothing is disclosed, so
+        // there is no engagement, agreement or transfer to check.
+        let in_house = question.recipient == self.registry.organisation.id;
         let recipient_index = self.recipient_index.get(question.recipient).copied();
         if purpose.is_none() {
             reasons.push(Reason::UnknownPurpose {
@@ -410,7 +420,12 @@ impl CompiledPolicy {
                 category: question.category.into(),
             });
         }
-        if recipient_index.is_none() {
+        if in_house {
+            reasons.push(Reason::InHouse {
+                organisation: question.recipient.into(),
+                source: self.registry.organisation.source.as_str().into(),
+            });
+        } else if recipient_index.is_none() {
             reasons.push(Reason::UnknownRecipient {
                 recipient: question.recipient.into(),
             });
@@ -433,7 +448,7 @@ impl CompiledPolicy {
         if let Some(recipient) = recipient_index {
             self.check_recipient(recipient, day, &mut reasons, &mut transfers);
         }
-        Outcome::from_reasons(reasons, obligations, transfers, self.revision)
+        Outcome::from_reasons(reasons, obligations, transfers, self.info.number)
     }
 
     fn check_legal_basis(&self, purpose: &CompiledPurpose, reasons: &mut Vec<Reason>) {

@@ -234,8 +234,11 @@ fn policy() -> CompiledPolicy {
     let parsed = manifest::parse(FIXTURE, manifest::DEFAULT_MAX_BYTES).expect("fixture is valid");
     CompiledPolicy::compile(
         Arc::new(parsed.registry),
-        1,
-        "2020-01-01T00:00:00Z".parse().unwrap(),
+        RevisionInfo {
+            number: 1,
+            applied_at: "2020-01-01T00:00:00Z".parse().unwrap(),
+            manifest_sha256: String::new(),
+        },
     )
 }
 
@@ -338,6 +341,22 @@ fn cases() -> Vec<Case> {
             "nope",
             Deny,
             &[UnknownRecipient],
+        ),
+        case(
+            "in-house processing",
+            "service",
+            "user.contact.email",
+            "acme",
+            Allow,
+            &[LegalBasis, InHouse],
+        ),
+        case(
+            "in-house processing still needs a declared category",
+            "service",
+            "user.financial",
+            "acme",
+            Deny,
+            &[CategoryNotDeclared, InHouse],
         ),
         case(
             "all three unknown",

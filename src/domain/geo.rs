@@ -19,6 +19,11 @@ TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM
 /// decision, accepted wherever a location is expected.
 pub const EUROPEAN_PATENT_ORGANISATION: &str = "EPO";
 
+/// A country outside the EEA that a document does not name ("outside the EEA"), from the
+/// user-assigned range of ISO 3166-1. It never has an adequacy decision, so only a safeguard
+/// covers it.
+pub const UNNAMED_THIRD_COUNTRY: &str = "ZZ";
+
 /// The EU-27 and Iceland, Liechtenstein and Norway.
 const EEA: [&str; 30] = [
     "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "HU", "IE", "IT", "LV",
@@ -37,7 +42,10 @@ impl Territory {
             return Some(Territory(*b"EPO"));
         }
         let bytes = code.as_bytes();
-        if bytes.len() == 2 && ISO_3166_ALPHA2.split(' ').any(|known| known == code) {
+        if bytes.len() == 2
+            && (code == UNNAMED_THIRD_COUNTRY
+                || ISO_3166_ALPHA2.split(' ').any(|known| known == code))
+        {
             return Some(Territory([bytes[0], bytes[1], b' ']));
         }
         None
@@ -279,6 +287,8 @@ mod tests {
         assert!(Territory::parse("LV").is_some());
         assert!(Territory::parse("EPO").is_some());
         assert!(Territory::parse("XX").is_none());
+        assert!(!Territory::parse("ZZ").unwrap().is_eea());
+        assert!(adequacy_on(Territory::parse("ZZ").unwrap(), date(2026, 1, 1)).is_none());
         assert!(Territory::parse("lv").is_none());
         assert!(Territory::parse("").is_none());
         assert!(Territory::parse("LVA").is_none());

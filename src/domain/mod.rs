@@ -9,7 +9,11 @@ pub trait Spelling: Copy + std::str::FromStr + 'static {
 
     /// "a, b, c": the spellings, for error messages.
     fn choices() -> String {
-        Self::ALL.iter().map(|value| value.as_str()).collect::<Vec<_>>().join(", ")
+        Self::ALL
+            .iter()
+            .map(|value| value.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 

@@ -194,6 +194,38 @@ pub enum Mechanism {
     Dpf,
 }
 
+impl Mechanism {
+    /// The manifest and storage spelling, without the SCC module.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mechanism::Scc { .. } => "scc",
+            Mechanism::Bcr => "bcr",
+            Mechanism::CodeOfConduct => "code_of_conduct",
+            Mechanism::Certification => "certification",
+            Mechanism::Dpf => "dpf",
+        }
+    }
+
+    pub fn scc_module(self) -> Option<u8> {
+        match self {
+            Mechanism::Scc { module } => Some(module),
+            _ => None,
+        }
+    }
+
+    /// The mechanism a name and module spell, if they are consistent.
+    pub fn from_parts(name: &str, module: Option<u8>) -> Option<Mechanism> {
+        match (name, module) {
+            ("scc", Some(module @ 1..=4)) => Some(Mechanism::Scc { module }),
+            ("bcr", None) => Some(Mechanism::Bcr),
+            ("code_of_conduct", None) => Some(Mechanism::CodeOfConduct),
+            ("certification", None) => Some(Mechanism::Certification),
+            ("dpf", None) => Some(Mechanism::Dpf),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RecipientStatus {
     Active,
@@ -202,6 +234,37 @@ pub enum RecipientStatus {
         objection_window_ends: Date,
     },
     Retired,
+}
+
+impl RecipientStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            RecipientStatus::Active => "active",
+            RecipientStatus::Proposed { .. } => "proposed",
+            RecipientStatus::Retired => "retired",
+        }
+    }
+
+    pub fn objection_window_ends(self) -> Option<Date> {
+        match self {
+            RecipientStatus::Proposed {
+                objection_window_ends,
+            } => Some(objection_window_ends),
+            _ => None,
+        }
+    }
+
+    /// The status a name and window end spell, if they are consistent.
+    pub fn from_parts(name: &str, objection_window_ends: Option<Date>) -> Option<RecipientStatus> {
+        match (name, objection_window_ends) {
+            ("active", None) => Some(RecipientStatus::Active),
+            ("retired", None) => Some(RecipientStatus::Retired),
+            ("proposed", Some(objection_window_ends)) => Some(RecipientStatus::Proposed {
+                objection_window_ends,
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// Art. 6(1) legal bases, plus a processor's documented instructions (Art. 28(3)(a)).

@@ -2,7 +2,6 @@
 //! rows carry revision ranges). These are storage rows only; `store::registry` maps them to
 //! and from the domain model.
 
-
 pub mod organisation {
     use sea_orm::entity::prelude::*;
 

@@ -1,1 +1,190 @@
+//! Storage through sea-orm: SQLite (a file, created on first use) or PostgreSQL, one set of
+//! migrations for both. The registry repository turns rows into domain registries and
+//! back; nothing above this module sees a row.
+
 pub mod entity;
+mod registry;
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DbErr, SqlErr,
+    sqlx::{
+        postgres::PgConnectOptions,
+        sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
+    },
+};
+
+pub use registry::{Applied, RevisionRecord, StoredRevision, sha256_hex};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database url {0:?} is neither sqlite: nor postgres:")]
+    UnsupportedUrl(String),
+    #[error("database unavailable: {0}")]
+    Unavailable(DbErr),
+    #[error("database error: {0}")]
+    Database(DbErr),
+    #[error("stored registry is inconsistent: {0}")]
+    Corrupt(String),
+    #[error("organisation {organisation:?} is at revision {latest}, not the expected {expected}")]
+    RevisionMismatch {
+        organisation: String,
+        expected: u64,
+        latest: u64,
+    },
+    #[error("another apply to organisation {0:?} committed first; retry")]
+    ConcurrentApply(String),
+    #[error("organisation {0:?} has no revision {1}")]
+    NoSuchRevision(String, u64),
+}
+
+impl From<DbErr> for StoreError {
+    fn from(error: DbErr) -> StoreError {
+        match &error {
+            DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => StoreError::Unavailable(error),
+            _ => StoreError::Database(error),
+        }
+    }
+}
+
+impl StoreError {
+    /// Unique violations mean another writer got there first.
+    fn from_write(error: DbErr, organisation: &str) -> StoreError {
+        match error.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => {
+                StoreError::ConcurrentApply(organisation.to_owned())
+            }
+            _ => StoreError::from(error),
+        }
+    }
+}
+
+/// Pool and durability settings.
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    pub max_connections: u32,
+    pub connect_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> StoreOptions {
+        StoreOptions {
+            max_connections: 8,
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+/// Which database a URL names.
+pub fn backend_of(url: &str) -> Result<DatabaseBackend, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(DatabaseBackend::Sqlite)
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Ok(DatabaseBackend::Postgres)
+    } else {
+        Err(StoreError::UnsupportedUrl(redact(url)))
+    }
+}
+
+/// A database URL without its password, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Store {
+    /// Connects with durable settings: SQLite in WAL mode with full sync and foreign keys,
+    /// PostgreSQL with synchronous commit on, whatever the server default.
+    pub async fn connect(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+        let backend = backend_of(url)?;
+        let mut connect = ConnectOptions::new(url);
+        connect
+            .max_connections(options.max_connections)
+            .min_connections(1)
+            .connect_timeout(options.connect_timeout)
+            .acquire_timeout(options.connect_timeout)
+            .sqlx_logging(false);
+        match backend {
+            DatabaseBackend::Sqlite => {
+                connect.map_sqlx_sqlite_opts(|sqlite: SqliteConnectOptions| {
+                    sqlite
+                        .create_if_missing(true)
+                        .journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Full)
+                        .foreign_keys(true)
+                        .busy_timeout(Duration::from_secs(10))
+                });
+            }
+            _ => {
+                connect.map_sqlx_postgres_opts(|postgres: PgConnectOptions| {
+                    postgres.options([("synchronous_commit", "on")])
+                });
+            }
+        }
+        let db = Database::connect(connect).await?;
+        Ok(Store { db })
+    }
+
+    /// Brings the schema up to date.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+}
+
+fn micros(at: Timestamp) -> i64 {
+    at.as_microsecond()
+}
+
+fn from_micros(value: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_microsecond(value)
+        .map_err(|_| StoreError::Corrupt(format!("timestamp {value} out of range")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords_only() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/purposed"),
+            "postgres://app:***@db:5432/purposed"
+        );
+        assert_eq!(redact("postgres://db/purposed"), "postgres://db/purposed");
+        assert_eq!(
+            redact("sqlite://purposed.db?mode=rwc"),
+            "sqlite://purposed.db?mode=rwc"
+        );
+    }
+
+    #[test]
+    fn knows_its_backends() {
+        assert!(backend_of("sqlite::memory:").is_ok());
+        assert!(backend_of("postgresql://x/y").is_ok());
+        assert!(matches!(
+            backend_of("mysql://x/y"),
+            Err(StoreError::UnsupportedUrl(_))
+        ));
+    }
+}

@@ -1,0 +1,452 @@
+//! The application: what the service does, independent of gRPC. It owns the compiled
+//! catalog (swapped atomically after each apply), the store, and the limits; the gRPC
+//! handlers decode a request, call one method here and encode the result.
+
+use std::{sync::Arc, time::Duration};
+
+use arc_swap::ArcSwap;
+use jiff::Timestamp;
+use tokio::sync::{Mutex, watch};
+
+use crate::{
+    domain::{
+        catalog::{Catalog, History, When},
+        decision::Outcome,
+        diff::{self, DecisionChange},
+        engine::{CompiledPolicy, Question, RevisionInfo},
+        policy::Registry,
+        subject::SubjectState,
+    },
+    error::Error,
+    manifest::{self, Violation},
+    store::{RevisionRecord, Store, StoredRevision, sha256_hex},
+};
+
+/// Most decision changes an apply reports.
+pub const MAX_DECISION_CHANGES: usize = 10_000;
+
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub max_manifest_bytes: usize,
+    pub max_batch_checks: usize,
+    /// How long a Check waits for a `min_revision` this server has not loaded yet.
+    pub min_revision_wait: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_manifest_bytes: manifest::DEFAULT_MAX_BYTES,
+            max_batch_checks: 1000,
+            min_revision_wait: Duration::from_secs(2),
+        }
+    }
+}
+
+/// One question as the application takes it: ids already validated.
+#[derive(Clone, Debug)]
+pub struct CheckInput {
+    pub organisation: String,
+    pub purpose: String,
+    pub category: String,
+    pub recipient: String,
+    pub subject: Option<String>,
+    pub at: Option<Timestamp>,
+    pub collected_at: Option<Timestamp>,
+    pub min_revision: Option<u64>,
+    pub satisfied_conditions: Vec<String>,
+}
+
+/// The result of an apply or a dry run.
+#[derive(Clone, Debug)]
+pub struct ApplyOutcome {
+    pub organisation: String,
+    pub revision: u64,
+    pub changed: bool,
+    pub decision_changes: Vec<DecisionChange>,
+    pub decision_changes_truncated: bool,
+    pub warnings: Vec<Violation>,
+}
+
+/// A recipient and the decision for it, for ListRecipients.
+#[derive(Clone, Debug)]
+pub struct RecipientOutcome {
+    pub recipient: String,
+    pub name: String,
+    pub outcome: Outcome,
+}
+
+pub struct App {
+    catalog: ArcSwap<Catalog>,
+    /// Bumped after every swap, to wake Checks waiting for a revision.
+    generation: watch::Sender<u64>,
+    store: Store,
+    /// Serialises this server's applies; the database serialises them across servers.
+    apply_lock: Mutex<()>,
+    limits: Limits,
+}
+
+pub fn compile(stored: StoredRevision) -> Arc<CompiledPolicy> {
+    Arc::new(CompiledPolicy::compile(
+        Arc::new(stored.registry),
+        RevisionInfo {
+            number: stored.number,
+            applied_at: stored.applied_at,
+            manifest_sha256: stored.manifest_sha256,
+        },
+    ))
+}
+
+impl App {
+    /// Loads and compiles every revision in the store.
+    pub async fn load(store: Store, limits: Limits) -> Result<App, Error> {
+        let organisations = store.load_all().await?;
+        let catalog = Catalog::new(organisations.into_iter().map(|(organisation, revisions)| {
+            (
+                Arc::<str>::from(organisation),
+                History::new(revisions.into_iter().map(compile).collect()),
+            )
+        }));
+        Ok(App {
+            catalog: ArcSwap::from_pointee(catalog),
+            generation: watch::channel(0).0,
+            store,
+            apply_lock: Mutex::new(()),
+            limits,
+        })
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    pub fn catalog(&self) -> arc_swap::Guard<Arc<Catalog>> {
+        self.catalog.load()
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Waits until this server has loaded `revision` of `organisation`, at most the
+    /// configured time.
+    async fn wait_for_revision(&self, organisation: &str, revision: u64) -> Result<(), Error> {
+        let mut generation = self.generation.subscribe();
+        let deadline = tokio::time::Instant::now() + self.limits.min_revision_wait;
+        loop {
+            let latest = self.catalog.load().latest_revision(organisation);
+            if latest >= revision {
+                return Ok(());
+            }
+            match tokio::time::timeout_at(deadline, generation.changed()).await {
+                Ok(Ok(())) => continue,
+                _ => {
+                    return Err(Error::Unavailable(format!(
+                        "revision {revision} of organisation {organisation:?} is not loaded here yet (latest is {latest}); retry"
+                    )));
+                }
+            }
+        }
+    }
+
+    /// Decides one question from the catalog in memory.
+    pub async fn check(&self, input: &CheckInput) -> Result<Outcome, Error> {
+        if let Some(revision) = input.min_revision {
+            self.wait_for_revision(&input.organisation, revision)
+                .await?;
+        }
+        Ok(self.decide(input, Timestamp::now()))
+    }
+
+    fn decide(&self, input: &CheckInput, now: Timestamp) -> Outcome {
+        let when = input.at.map_or(When::Now(now), When::At);
+        let question = Question {
+            purpose: &input.purpose,
+            category: &input.category,
+            recipient: &input.recipient,
+            at: when.moment(),
+            collected_at: input.collected_at,
+            satisfied_conditions: &input.satisfied_conditions,
+        };
+        // Subject state is not recorded yet: a subject has none, so consent-based purposes
+        // find no consent.
+        let empty = SubjectState::default();
+        let subject = input.subject.as_ref().map(|_| &empty);
+        self.catalog
+            .load()
+            .decide(&input.organisation, when, &question, subject)
+    }
+
+    /// Decides many questions against one snapshot of the catalog, in order.
+    pub async fn batch_check(&self, inputs: &[CheckInput]) -> Result<Vec<Outcome>, Error> {
+        for input in inputs {
+            if let Some(revision) = input.min_revision {
+                self.wait_for_revision(&input.organisation, revision)
+                    .await?;
+            }
+        }
+        let now = Timestamp::now();
+        Ok(inputs.iter().map(|input| self.decide(input, now)).collect())
+    }
+
+    /// Which recipients may receive the input's category for its purpose. The input's
+    /// recipient is ignored.
+    pub async fn list_recipients(
+        &self,
+        input: &CheckInput,
+        include_denied: bool,
+    ) -> Result<(u64, Vec<RecipientOutcome>), Error> {
+        if let Some(revision) = input.min_revision {
+            self.wait_for_revision(&input.organisation, revision)
+                .await?;
+        }
+        let catalog = self.catalog.load();
+        let now = Timestamp::now();
+        let when = input.at.map_or(When::Now(now), When::At);
+        let policy = catalog.policy(&input.organisation, when).ok_or_else(|| {
+            Error::NotFound(format!(
+                "organisation {:?} has no registry",
+                input.organisation
+            ))
+        })?;
+        if !policy.has_purpose(&input.purpose) {
+            return Err(Error::NotFound(format!(
+                "organisation {:?} has no purpose {:?}",
+                input.organisation, input.purpose
+            )));
+        }
+        if policy.category(&input.category).is_none() {
+            return Err(Error::NotFound(format!(
+                "organisation {:?} has no category {:?}",
+                input.organisation, input.category
+            )));
+        }
+        let candidates: Vec<&str> = if include_denied {
+            policy
+                .registry()
+                .recipients
+                .iter()
+                .map(|recipient| recipient.id.as_str())
+                .collect()
+        } else {
+            policy.engaged_recipients(&input.purpose)
+        };
+        let empty = SubjectState::default();
+        let subject = input.subject.as_ref().map(|_| &empty);
+        let mut recipients = Vec::new();
+        for recipient in candidates {
+            let question = Question {
+                purpose: &input.purpose,
+                category: &input.category,
+                recipient,
+                at: when.moment(),
+                collected_at: input.collected_at,
+                satisfied_conditions: &input.satisfied_conditions,
+            };
+            let outcome = policy.decide(&question, subject);
+            if include_denied || outcome.decision != crate::domain::decision::Decision::Deny {
+                recipients.push(RecipientOutcome {
+                    recipient: recipient.to_owned(),
+                    name: policy
+                        .registry()
+                        .recipient(recipient)
+                        .map(|recipient| recipient.name.clone())
+                        .unwrap_or_default(),
+                    outcome,
+                });
+            }
+        }
+        recipients.sort_by(|a, b| a.recipient.cmp(&b.recipient));
+        Ok((policy.revision(), recipients))
+    }
+
+    /// Validates a manifest and, unless it is a dry run, stores it as the next revision and
+    /// swaps the compiled catalog.
+    pub async fn apply(
+        &self,
+        text: &str,
+        dry_run: bool,
+        expected_revision: Option<u64>,
+    ) -> Result<ApplyOutcome, Error> {
+        let parsed = manifest::parse(text, self.limits.max_manifest_bytes)?;
+        let organisation = parsed.registry.organisation.id.clone();
+        let now = Timestamp::now();
+        if dry_run {
+            return self
+                .dry_run(parsed.registry, parsed.warnings, expected_revision, now)
+                .await;
+        }
+
+        let _serialised = self.apply_lock.lock().await;
+        let applied = self
+            .store
+            .apply(&parsed.registry, text, expected_revision, now)
+            .await?;
+        let before = self
+            .catalog
+            .load()
+            .history(&organisation)
+            .and_then(History::latest)
+            .cloned();
+        let (decision_changes, truncated) = if applied.changed {
+            let policy = Arc::new(CompiledPolicy::compile(
+                Arc::new(parsed.registry),
+                RevisionInfo {
+                    number: applied.revision,
+                    applied_at: applied.applied_at,
+                    manifest_sha256: sha256_hex(text),
+                },
+            ));
+            let changes =
+                diff::decision_changes(before.as_deref(), &policy, now, MAX_DECISION_CHANGES);
+            self.install(&organisation, policy).await?;
+            changes
+        } else {
+            (Vec::new(), false)
+        };
+        tracing::info!(
+            organisation = %organisation,
+            revision = applied.revision,
+            changed = applied.changed,
+            decision_changes = decision_changes.len(),
+            "manifest applied"
+        );
+        Ok(ApplyOutcome {
+            organisation,
+            revision: applied.revision,
+            changed: applied.changed,
+            decision_changes,
+            decision_changes_truncated: truncated,
+            warnings: parsed.warnings,
+        })
+    }
+
+    async fn dry_run(
+        &self,
+        registry: Registry,
+        warnings: Vec<Violation>,
+        expected_revision: Option<u64>,
+        now: Timestamp,
+    ) -> Result<ApplyOutcome, Error> {
+        let organisation = registry.organisation.id.clone();
+        // The database, not this server's catalog, is the truth another server may have moved.
+        let current = self.store.latest(&organisation).await?;
+        let latest = current.as_ref().map_or(0, |(revision, _)| *revision);
+        if let Some(expected) = expected_revision
+            && expected != latest
+        {
+            return Err(Error::FailedPrecondition(format!(
+                "organisation {organisation:?} is at revision {latest}, not the expected {expected}"
+            )));
+        }
+        let changed = current
+            .as_ref()
+            .is_none_or(|(_, existing)| *existing != registry);
+        let before = current.map(|(revision, existing)| {
+            CompiledPolicy::compile(
+                Arc::new(existing),
+                RevisionInfo {
+                    number: revision,
+                    applied_at: now,
+                    manifest_sha256: String::new(),
+                },
+            )
+        });
+        let after = CompiledPolicy::compile(
+            Arc::new(registry),
+            RevisionInfo {
+                number: latest + 1,
+                applied_at: now,
+                manifest_sha256: String::new(),
+            },
+        );
+        let (decision_changes, truncated) =
+            diff::decision_changes(before.as_ref(), &after, now, MAX_DECISION_CHANGES);
+        Ok(ApplyOutcome {
+            organisation,
+            revision: latest,
+            changed,
+            decision_changes,
+            decision_changes_truncated: truncated,
+            warnings,
+        })
+    }
+
+    /// Makes a newly stored revision visible. If this server missed a revision (another
+    /// server applied one), the organisation's whole history is reloaded from the store.
+    async fn install(&self, organisation: &str, policy: Arc<CompiledPolicy>) -> Result<(), Error> {
+        let current = self.catalog.load();
+        let next = if current.latest_revision(organisation) + 1 == policy.revision() {
+            current.with_revision(organisation, policy)
+        } else {
+            let revisions = self.store.load_organisation(organisation).await?;
+            current.with_history(
+                organisation,
+                History::new(revisions.into_iter().map(compile).collect()),
+            )
+        };
+        self.catalog.store(Arc::new(next));
+        self.generation.send_modify(|generation| *generation += 1);
+        Ok(())
+    }
+
+    /// One revision of an organisation's compiled registry; the latest when `revision` is
+    /// `None`.
+    pub fn policy(
+        &self,
+        organisation: &str,
+        revision: Option<u64>,
+    ) -> Result<Arc<CompiledPolicy>, Error> {
+        let catalog = self.catalog.load();
+        let history = catalog.history(organisation).ok_or_else(|| {
+            Error::NotFound(format!("organisation {organisation:?} has no registry"))
+        })?;
+        let policy = match revision {
+            None => history.latest(),
+            Some(number) => history.revision(number),
+        };
+        policy.cloned().ok_or_else(|| {
+            Error::NotFound(format!(
+                "organisation {organisation:?} has no revision {}",
+                revision.unwrap_or_default()
+            ))
+        })
+    }
+
+    /// The latest revision of every organisation, ordered by organisation id.
+    pub fn organisations(&self) -> Vec<Arc<CompiledPolicy>> {
+        self.catalog
+            .load()
+            .organisations()
+            .filter_map(|(_, history)| history.latest().cloned())
+            .collect()
+    }
+
+    /// Every revision of an organisation, newest first.
+    pub fn revisions(&self, organisation: &str) -> Result<Vec<RevisionInfo>, Error> {
+        let catalog = self.catalog.load();
+        let history = catalog.history(organisation).ok_or_else(|| {
+            Error::NotFound(format!("organisation {organisation:?} has no registry"))
+        })?;
+        Ok(history
+            .revisions()
+            .iter()
+            .rev()
+            .map(|policy| policy.info().clone())
+            .collect())
+    }
+
+    /// A revision's record with the manifest exactly as applied.
+    pub async fn revision_record(
+        &self,
+        organisation: &str,
+        revision: Option<u64>,
+    ) -> Result<RevisionRecord, Error> {
+        if self.catalog.load().history(organisation).is_none() {
+            return Err(Error::NotFound(format!(
+                "organisation {organisation:?} has no registry"
+            )));
+        }
+        Ok(self.store.revision_record(organisation, revision).await?)
+    }
+}

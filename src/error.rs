@@ -1,0 +1,84 @@
+//! The errors the service reports to callers, independent of transport. `grpc::status` maps
+//! each kind to exactly one gRPC code.
+
+use crate::{manifest::ManifestError, store::StoreError};
+
+/// One invalid field of a request: `field` is its path in the request, for example
+/// `checks[3].purpose` or `manifest` (whose description then names the place in the YAML).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldViolation {
+    pub field: String,
+    pub description: String,
+}
+
+impl FieldViolation {
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> FieldViolation {
+        FieldViolation {
+            field: field.into(),
+            description: description.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The caller sent something malformed; nothing was changed.
+    #[error("invalid argument: {}", describe(.0))]
+    InvalidArgument(Vec<FieldViolation>),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// The request is well-formed but the current state does not allow it.
+    #[error("{0}")]
+    FailedPrecondition(String),
+    /// A concurrent writer won; retrying may succeed.
+    #[error("{0}")]
+    Aborted(String),
+    /// Not ready yet, or the database is unreachable; retrying may succeed.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A fault of the service itself, never of the caller's input.
+    #[error("{0}")]
+    Internal(String),
+}
+
+fn describe(violations: &[FieldViolation]) -> String {
+    violations
+        .iter()
+        .map(|violation| format!("{}: {}", violation.field, violation.description))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl Error {
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Error {
+        Error::InvalidArgument(vec![FieldViolation::new(field, description)])
+    }
+}
+
+impl From<ManifestError> for Error {
+    fn from(error: ManifestError) -> Error {
+        Error::InvalidArgument(
+            error
+                .violations()
+                .into_iter()
+                .map(|violation| FieldViolation::new("manifest", violation.to_string()))
+                .collect(),
+        )
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(error: StoreError) -> Error {
+        match error {
+            StoreError::RevisionMismatch { .. } => Error::FailedPrecondition(error.to_string()),
+            StoreError::ConcurrentApply(_) => Error::Aborted(error.to_string()),
+            StoreError::NoSuchRevision(..) => Error::NotFound(error.to_string()),
+            StoreError::Unavailable(_) => Error::Unavailable(error.to_string()),
+            StoreError::UnsupportedUrl(_) | StoreError::Database(_) | StoreError::Corrupt(_) => {
+                Error::Internal(error.to_string())
+            }
+        }
+    }
+}

@@ -1,0 +1,699 @@
+//! Between protobuf messages and the application: validation of every request field (each
+//! problem a field violation naming its path) and encoding of domain values.
+
+use prost_types::Timestamp as ProtoTimestamp;
+
+use crate::{
+    app::{ApplyOutcome, CheckInput, RecipientOutcome},
+    domain::{
+        decision::{
+            Decision, Effect, Obligation, ObligationCode, Outcome, Reason, ReasonCode, Transfer,
+            TransferMechanism,
+        },
+        diff::DecisionChange,
+        engine::{CategoryNode, RevisionInfo},
+        policy::{
+            LegalBasis, Mechanism, Organisation, OrganisationRole, Purpose, Recipient,
+            RecipientKind, RecipientStatus, RetentionEvent,
+        },
+        taxonomy::{self, Sensitivity},
+    },
+    error::FieldViolation,
+    manifest, proto,
+};
+
+/// Largest subject identifier accepted, in bytes.
+pub const MAX_SUBJECT_BYTES: usize = 256;
+/// Most engagement conditions one question may assert.
+pub const MAX_CONDITIONS: usize = 64;
+pub const DEFAULT_PAGE_SIZE: usize = 100;
+pub const MAX_PAGE_SIZE: usize = 1000;
+
+/// Collects the violations of one request.
+#[derive(Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push(FieldViolation::new(field, description));
+    }
+
+    pub fn into_result<T>(self, value: T) -> Result<T, crate::error::Error> {
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(crate::error::Error::InvalidArgument(self.0))
+        }
+    }
+
+    /// An id of the registry (organisation, purpose, recipient, condition).
+    pub fn id(&mut self, field: &str, value: &str) {
+        if value.is_empty() {
+            self.add(field, "must not be empty");
+        } else if !manifest::is_valid_id(value) {
+            self.add(
+                field,
+                "must be 1-64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit",
+            );
+        }
+    }
+
+    pub fn category(&mut self, field: &str, value: &str) {
+        if value.is_empty() {
+            self.add(field, "must not be empty");
+        } else if !taxonomy::is_valid_key(value) {
+            self.add(
+                field,
+                "must be a dotted category key such as \"user.contact.email\" (a-z, 0-9, '_', '-')",
+            );
+        }
+    }
+
+    /// A raw subject identifier. Its value never appears in a message.
+    pub fn subject(&mut self, field: &str, value: Option<&String>) {
+        match value {
+            Some(subject) if subject.trim().is_empty() => {
+                self.add(field, "must not be empty when given")
+            }
+            Some(subject) if subject.len() > MAX_SUBJECT_BYTES => {
+                self.add(field, format!("is longer than {MAX_SUBJECT_BYTES} bytes"))
+            }
+            _ => {}
+        }
+    }
+
+    pub fn timestamp(
+        &mut self,
+        field: &str,
+        value: Option<&ProtoTimestamp>,
+    ) -> Option<jiff::Timestamp> {
+        let value = value?;
+        let nanos = value.nanos;
+        if !(0..1_000_000_000).contains(&nanos) {
+            self.add(field, "nanos must be between 0 and 999,999,999");
+            return None;
+        }
+        match jiff::Timestamp::new(value.seconds, nanos) {
+            Ok(timestamp) => Some(timestamp),
+            Err(_) => {
+                self.add(field, "is outside the years -9999 to 9999");
+                None
+            }
+        }
+    }
+
+    pub fn conditions(&mut self, field: &str, values: &[String]) {
+        if values.len() > MAX_CONDITIONS {
+            self.add(field, format!("at most {MAX_CONDITIONS} conditions"));
+            return;
+        }
+        for (index, value) in values.iter().enumerate() {
+            self.id(&format!("{field}[{index}]"), value);
+        }
+    }
+
+    /// A known value of a protobuf enum field; `None` for UNSPECIFIED.
+    pub fn enumeration<E: TryFrom<i32>>(&mut self, field: &str, value: i32) -> Option<E> {
+        if value == 0 {
+            return None;
+        }
+        match E::try_from(value) {
+            Ok(known) => Some(known),
+            Err(_) => {
+                self.add(field, format!("{value} is not a known value"));
+                None
+            }
+        }
+    }
+
+    /// A page size and the key to continue after.
+    pub fn page(&mut self, size: u32, token: &str) -> Page {
+        let size = match size as usize {
+            0 => DEFAULT_PAGE_SIZE,
+            size if size > MAX_PAGE_SIZE => {
+                self.add("page_size", format!("at most {MAX_PAGE_SIZE}"));
+                MAX_PAGE_SIZE
+            }
+            size => size,
+        };
+        let after = if token.is_empty() {
+            None
+        } else {
+            let decoded = decode_token(token);
+            if decoded.is_none() {
+                self.add("page_token", "is not a token this service issued");
+            }
+            decoded
+        };
+        Page { size, after }
+    }
+}
+
+/// Where a page starts and how long it is.
+#[derive(Clone, Debug)]
+pub struct Page {
+    pub size: usize,
+    pub after: Option<String>,
+}
+
+impl Page {
+    /// The page of `items` (sorted by `key`) and the token of the next one.
+    pub fn take<'a, T>(
+        &self,
+        items: impl IntoIterator<Item = &'a T>,
+        key: impl Fn(&T) -> &str,
+    ) -> (Vec<&'a T>, String)
+    where
+        T: 'a,
+    {
+        let mut page: Vec<&T> = items
+            .into_iter()
+            .filter(|item| self.after.as_deref().is_none_or(|after| key(item) > after))
+            .take(self.size + 1)
+            .collect();
+        let next = if page.len() > self.size {
+            page.truncate(self.size);
+            page.last()
+                .map(|item| encode_token(key(item)))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        (page, next)
+    }
+}
+
+/// Page tokens are the last key of the page, hex-encoded: opaque to callers, and checked.
+fn encode_token(key: &str) -> String {
+    key.bytes().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn decode_token(token: &str) -> Option<String> {
+    if !token.len().is_multiple_of(2) || token.len() > 512 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..token.len())
+        .step_by(2)
+        .map(|index| u8::from_str_radix(token.get(index..index + 2)?, 16).ok())
+        .collect();
+    String::from_utf8(bytes?).ok()
+}
+
+/// Validates one CheckRequest; violations are prefixed with `prefix` (for batch items).
+pub fn check_input(
+    request: proto::CheckRequest,
+    prefix: &str,
+    violations: &mut Violations,
+) -> CheckInput {
+    let field = |name: &str| format!("{prefix}{name}");
+    violations.id(&field("organisation"), &request.organisation);
+    violations.id(&field("purpose"), &request.purpose);
+    violations.category(&field("category"), &request.category);
+    violations.id(&field("recipient"), &request.recipient);
+    violations.subject(&field("subject"), request.subject.as_ref());
+    let at = violations.timestamp(&field("at"), request.at.as_ref());
+    let collected_at = violations.timestamp(&field("collected_at"), request.collected_at.as_ref());
+    violations.conditions(
+        &field("satisfied_conditions"),
+        &request.satisfied_conditions,
+    );
+    CheckInput {
+        organisation: request.organisation,
+        purpose: request.purpose,
+        category: request.category,
+        recipient: request.recipient,
+        subject: request.subject,
+        at,
+        collected_at,
+        min_revision: request.min_revision,
+        satisfied_conditions: request.satisfied_conditions,
+    }
+}
+
+pub fn list_recipients_input(
+    request: proto::ListRecipientsRequest,
+    violations: &mut Violations,
+) -> (CheckInput, bool) {
+    violations.id("organisation", &request.organisation);
+    violations.id("purpose", &request.purpose);
+    violations.category("category", &request.category);
+    violations.subject("subject", request.subject.as_ref());
+    let at = violations.timestamp("at", request.at.as_ref());
+    let collected_at = violations.timestamp("collected_at", request.collected_at.as_ref());
+    violations.conditions("satisfied_conditions", &request.satisfied_conditions);
+    (
+        CheckInput {
+            organisation: request.organisation,
+            purpose: request.purpose,
+            category: request.category,
+            recipient: String::new(),
+            subject: request.subject,
+            at,
+            collected_at,
+            min_revision: request.min_revision,
+            satisfied_conditions: request.satisfied_conditions,
+        },
+        request.include_denied,
+    )
+}
+
+pub fn timestamp(at: jiff::Timestamp) -> ProtoTimestamp {
+    ProtoTimestamp {
+        seconds: at.as_second(),
+        nanos: at.subsec_nanosecond(),
+    }
+}
+
+pub fn decision(decision: Decision) -> proto::Decision {
+    match decision {
+        Decision::Allow => proto::Decision::Allow,
+        Decision::Deny => proto::Decision::Deny,
+        Decision::Conditional => proto::Decision::Conditional,
+    }
+}
+
+pub fn reason_code(code: ReasonCode) -> proto::ReasonCode {
+    use proto::ReasonCode as P;
+    match code {
+        ReasonCode::UnknownOrganisation => P::UnknownOrganisation,
+        ReasonCode::UnknownPurpose => P::UnknownPurpose,
+        ReasonCode::UnknownCategory => P::UnknownCategory,
+        ReasonCode::UnknownRecipient => P::UnknownRecipient,
+        ReasonCode::NoLegalBasis => P::NoLegalBasis,
+        ReasonCode::CategoryNotDeclared => P::CategoryNotDeclared,
+        ReasonCode::SpecialCategoryWithoutCondition => P::SpecialCategoryWithoutCondition,
+        ReasonCode::RecipientNotEngaged => P::RecipientNotEngaged,
+        ReasonCode::NoProcessingAgreement => P::NoProcessingAgreement,
+        ReasonCode::SubprocessorNotAuthorised => P::SubprocessorNotAuthorised,
+        ReasonCode::TransferWithoutSafeguard => P::TransferWithoutSafeguard,
+        ReasonCode::ConsentMissing => P::ConsentMissing,
+        ReasonCode::ConsentWithdrawn => P::ConsentWithdrawn,
+        ReasonCode::BelowConsentAge => P::BelowConsentAge,
+        ReasonCode::ObjectionActive => P::ObjectionActive,
+        ReasonCode::RestrictionActive => P::RestrictionActive,
+        ReasonCode::ErasureRequested => P::ErasureRequested,
+        ReasonCode::RetentionExpired => P::RetentionExpired,
+        ReasonCode::LegalBasis => P::LegalBasis,
+        ReasonCode::SpecialCategoryCondition => P::SpecialCategoryCondition,
+        ReasonCode::ProcessingAgreement => P::ProcessingAgreement,
+        ReasonCode::ProcessingInEea => P::ProcessingInEea,
+        ReasonCode::TransferAdequacy => P::TransferAdequacy,
+        ReasonCode::TransferScc => P::TransferScc,
+        ReasonCode::TransferDpf => P::TransferDpf,
+        ReasonCode::TransferBcr => P::TransferBcr,
+        ReasonCode::TransferCodeOfConduct => P::TransferCodeOfConduct,
+        ReasonCode::TransferCertification => P::TransferCertification,
+        ReasonCode::ConsentGiven => P::ConsentGiven,
+        ReasonCode::ParentalConsent => P::ParentalConsent,
+        ReasonCode::CompellingGrounds => P::CompellingGrounds,
+        ReasonCode::StorageOnly => P::StorageOnly,
+        ReasonCode::LegalObligationExemption => P::LegalObligationExemption,
+        ReasonCode::InHouse => P::InHouse,
+        ReasonCode::ConsentRequired => P::ConsentRequired,
+        ReasonCode::NoObjectionRequired => P::NoObjectionRequired,
+        ReasonCode::EngagementCondition => P::EngagementCondition,
+    }
+}
+
+fn effect(effect: Effect) -> proto::ReasonEffect {
+    match effect {
+        Effect::Allow => proto::ReasonEffect::Allow,
+        Effect::Deny => proto::ReasonEffect::Deny,
+        Effect::Condition => proto::ReasonEffect::Condition,
+    }
+}
+
+pub fn reason(reason: &Reason) -> proto::Reason {
+    proto::Reason {
+        code: reason_code(reason.code()).into(),
+        article: reason.article().to_owned(),
+        message: reason.message(),
+        source: reason.source().unwrap_or_default().to_owned(),
+        effect: effect(reason.effect()).into(),
+    }
+}
+
+fn retention_event(event: RetentionEvent) -> proto::RetentionEvent {
+    match event {
+        RetentionEvent::Collection => proto::RetentionEvent::Collection,
+        RetentionEvent::ContractEnd => proto::RetentionEvent::ContractEnd,
+        RetentionEvent::AccountDeletion => proto::RetentionEvent::AccountDeletion,
+        RetentionEvent::ConsentWithdrawal => proto::RetentionEvent::ConsentWithdrawal,
+        RetentionEvent::LastActivity => proto::RetentionEvent::LastActivity,
+    }
+}
+
+fn obligation(obligation: &Obligation) -> proto::Obligation {
+    proto::Obligation {
+        code: match obligation.code {
+            ObligationCode::EraseBy => proto::ObligationCode::EraseBy,
+            ObligationCode::EraseAfterEvent => proto::ObligationCode::EraseAfterEvent,
+        }
+        .into(),
+        article: obligation.article().to_owned(),
+        message: obligation.message(),
+        source: obligation.source.to_string(),
+        due: obligation.due.map(timestamp),
+        retention_period: obligation.period.to_string(),
+        retention_from: retention_event(obligation.from).into(),
+    }
+}
+
+fn transfer_mechanism(mechanism: &TransferMechanism) -> proto::TransferMechanism {
+    match mechanism {
+        TransferMechanism::WithinEea => proto::TransferMechanism::WithinEea,
+        TransferMechanism::Adequacy(_) => proto::TransferMechanism::Adequacy,
+        TransferMechanism::Dpf => proto::TransferMechanism::Dpf,
+        TransferMechanism::Bcr { .. } => proto::TransferMechanism::Bcr,
+        TransferMechanism::Scc { .. } => proto::TransferMechanism::Scc,
+        TransferMechanism::CodeOfConduct { .. } => proto::TransferMechanism::CodeOfConduct,
+        TransferMechanism::Certification { .. } => proto::TransferMechanism::Certification,
+        TransferMechanism::None => proto::TransferMechanism::None,
+    }
+}
+
+fn transfer(transfer: &Transfer) -> proto::Transfer {
+    proto::Transfer {
+        recipient: transfer.recipient.to_string(),
+        country: transfer.territory.to_string(),
+        mechanism: transfer_mechanism(&transfer.mechanism).into(),
+        detail: transfer.mechanism.detail(),
+    }
+}
+
+pub fn check_response(outcome: &Outcome) -> proto::CheckResponse {
+    proto::CheckResponse {
+        decision: decision(outcome.decision).into(),
+        reasons: outcome.reasons.iter().map(reason).collect(),
+        obligations: outcome.obligations.iter().map(obligation).collect(),
+        revision: outcome.revision,
+        transfers: outcome.transfers.iter().map(transfer).collect(),
+    }
+}
+
+pub fn recipient_decision(recipient: &RecipientOutcome) -> proto::RecipientDecision {
+    proto::RecipientDecision {
+        recipient: recipient.recipient.clone(),
+        name: recipient.name.clone(),
+        decision: decision(recipient.outcome.decision).into(),
+        transfers: recipient.outcome.transfers.iter().map(transfer).collect(),
+        reasons: recipient.outcome.reasons.iter().map(reason).collect(),
+    }
+}
+
+fn decision_change(change: &DecisionChange) -> proto::DecisionChange {
+    proto::DecisionChange {
+        purpose: change.purpose.clone(),
+        category: change.category.clone(),
+        recipient: change.recipient.clone(),
+        before: decision(change.before).into(),
+        after: decision(change.after).into(),
+        after_reasons: change
+            .after_reasons
+            .iter()
+            .map(|code| reason_code(*code).into())
+            .collect(),
+    }
+}
+
+pub fn apply_response(outcome: &ApplyOutcome) -> proto::ApplyManifestResponse {
+    proto::ApplyManifestResponse {
+        organisation: outcome.organisation.clone(),
+        revision: outcome.revision,
+        changed: outcome.changed,
+        decision_changes: outcome
+            .decision_changes
+            .iter()
+            .map(decision_change)
+            .collect(),
+        decision_changes_truncated: outcome.decision_changes_truncated,
+        warnings: outcome.warnings.iter().map(ToString::to_string).collect(),
+    }
+}
+
+pub fn organisation(organisation: &Organisation, info: &RevisionInfo) -> proto::Organisation {
+    proto::Organisation {
+        id: organisation.id.clone(),
+        legal_name: organisation.legal_name.clone(),
+        registration_number: organisation.registration_number.clone().unwrap_or_default(),
+        country: organisation.country.to_string(),
+        role: match organisation.role {
+            OrganisationRole::Controller => proto::OrganisationRole::Controller,
+            OrganisationRole::Processor => proto::OrganisationRole::Processor,
+        }
+        .into(),
+        dpo: organisation.dpo.as_ref().map(|dpo| proto::Contact {
+            name: dpo.name.clone().unwrap_or_default(),
+            email: dpo.email.clone().unwrap_or_default(),
+            phone: dpo.phone.clone().unwrap_or_default(),
+            address: dpo.address.clone().unwrap_or_default(),
+        }),
+        source: organisation.source.clone(),
+        revision: info.number,
+        applied_at: Some(timestamp(info.applied_at)),
+    }
+}
+
+pub fn sensitivity(sensitivity: Sensitivity) -> proto::Sensitivity {
+    match sensitivity {
+        Sensitivity::Ordinary => proto::Sensitivity::Ordinary,
+        Sensitivity::Special => proto::Sensitivity::Special,
+        Sensitivity::Criminal => proto::Sensitivity::Criminal,
+    }
+}
+
+pub fn category(node: &CategoryNode, parent: Option<&CategoryNode>) -> proto::Category {
+    proto::Category {
+        key: node.key.to_string(),
+        name: node.name.to_string(),
+        parent: parent
+            .map(|parent| parent.key.to_string())
+            .unwrap_or_default(),
+        sensitivity: sensitivity(node.sensitivity).into(),
+        dpv: node.dpv.as_deref().unwrap_or_default().to_owned(),
+        builtin: node.builtin,
+        source: node.source.as_deref().unwrap_or_default().to_owned(),
+    }
+}
+
+pub fn recipient_kind(kind: RecipientKind) -> proto::RecipientKind {
+    match kind {
+        RecipientKind::Processor => proto::RecipientKind::Processor,
+        RecipientKind::Subprocessor => proto::RecipientKind::Subprocessor,
+        RecipientKind::IndependentController => proto::RecipientKind::IndependentController,
+        RecipientKind::JointController => proto::RecipientKind::JointController,
+    }
+}
+
+fn mechanism(mechanism: Mechanism) -> proto::TransferMechanism {
+    match mechanism {
+        Mechanism::Scc { .. } => proto::TransferMechanism::Scc,
+        Mechanism::Bcr => proto::TransferMechanism::Bcr,
+        Mechanism::CodeOfConduct => proto::TransferMechanism::CodeOfConduct,
+        Mechanism::Certification => proto::TransferMechanism::Certification,
+        Mechanism::Dpf => proto::TransferMechanism::Dpf,
+    }
+}
+
+pub fn recipient(recipient: &Recipient) -> proto::Recipient {
+    proto::Recipient {
+        id: recipient.id.clone(),
+        name: recipient.name.clone(),
+        kind: recipient_kind(recipient.kind).into(),
+        parent: recipient.parent.clone().unwrap_or_default(),
+        locations: recipient
+            .locations
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        agreements: recipient
+            .agreements
+            .iter()
+            .map(|agreement| proto::ProcessingAgreement {
+                reference: agreement.reference.clone(),
+                effective_from: agreement
+                    .effective_from
+                    .map(|date| date.to_string())
+                    .unwrap_or_default(),
+                effective_to: agreement
+                    .effective_to
+                    .map(|date| date.to_string())
+                    .unwrap_or_default(),
+                source: agreement.source.clone(),
+            })
+            .collect(),
+        safeguards: recipient
+            .safeguards
+            .iter()
+            .map(|safeguard| proto::Safeguard {
+                mechanism: mechanism(safeguard.mechanism).into(),
+                scc_module: safeguard.mechanism.scc_module().map_or(0, u32::from),
+                countries: safeguard
+                    .countries
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+                reference: safeguard.reference.clone().unwrap_or_default(),
+                source: safeguard.source.clone(),
+            })
+            .collect(),
+        status: match recipient.status {
+            RecipientStatus::Active => proto::RecipientStatus::Active,
+            RecipientStatus::Proposed { .. } => proto::RecipientStatus::Proposed,
+            RecipientStatus::Retired => proto::RecipientStatus::Retired,
+        }
+        .into(),
+        objection_window_ends: recipient
+            .status
+            .objection_window_ends()
+            .map(|date| date.to_string())
+            .unwrap_or_default(),
+        description: recipient.description.clone().unwrap_or_default(),
+        registration_number: recipient.registration_number.clone().unwrap_or_default(),
+        address: recipient.address.clone().unwrap_or_default(),
+        source: recipient.source.clone(),
+    }
+}
+
+fn legal_basis(basis: Option<LegalBasis>) -> proto::LegalBasis {
+    match basis {
+        None => proto::LegalBasis::Unspecified,
+        Some(LegalBasis::Consent) => proto::LegalBasis::Consent,
+        Some(LegalBasis::Contract) => proto::LegalBasis::Contract,
+        Some(LegalBasis::LegalObligation) => proto::LegalBasis::LegalObligation,
+        Some(LegalBasis::VitalInterests) => proto::LegalBasis::VitalInterests,
+        Some(LegalBasis::PublicTask) => proto::LegalBasis::PublicTask,
+        Some(LegalBasis::LegitimateInterests) => proto::LegalBasis::LegitimateInterests,
+        Some(LegalBasis::ControllerInstructions) => proto::LegalBasis::ControllerInstructions,
+    }
+}
+
+pub fn purpose(purpose: &Purpose) -> proto::Purpose {
+    proto::Purpose {
+        id: purpose.id.clone(),
+        name: purpose.name.clone(),
+        description: purpose.description.clone().unwrap_or_default(),
+        legal_basis: legal_basis(purpose.legal_basis).into(),
+        balancing_test: purpose.balancing_test.clone().unwrap_or_default(),
+        legal_basis_source: purpose.legal_basis_source.clone().unwrap_or_default(),
+        special_category_condition: purpose
+            .special_condition
+            .map(|condition| condition.point().to_owned())
+            .unwrap_or_default(),
+        criminal_data_authorisation: purpose
+            .criminal_data_authorisation
+            .clone()
+            .unwrap_or_default(),
+        direct_marketing: purpose.direct_marketing,
+        storage_only: purpose.storage_only,
+        data_subjects: purpose.data_subjects.clone(),
+        categories: purpose.categories.clone(),
+        engagements: purpose
+            .engagements
+            .iter()
+            .map(|engagement| proto::Engagement {
+                recipient: engagement.recipient.clone(),
+                categories: engagement.categories.clone(),
+                condition: engagement.condition.as_ref().map(|condition| {
+                    proto::EngagementCondition {
+                        id: condition.id.clone(),
+                        description: condition.description.clone(),
+                    }
+                }),
+                source: engagement.source.clone(),
+            })
+            .collect(),
+        retention: purpose
+            .retention
+            .iter()
+            .map(|rule| proto::RetentionRule {
+                period: rule.period.to_string(),
+                from: retention_event(rule.from).into(),
+                categories: rule.categories.clone(),
+                description: rule.description.clone().unwrap_or_default(),
+                source: rule.source.clone(),
+            })
+            .collect(),
+        data_sources: purpose.data_sources.clone(),
+        source: purpose.source.clone(),
+    }
+}
+
+pub fn revision(organisation: &str, info: &RevisionInfo) -> proto::Revision {
+    proto::Revision {
+        organisation: organisation.to_owned(),
+        number: info.number,
+        applied_at: Some(timestamp(info.applied_at)),
+        manifest_sha256: info.manifest_sha256.clone(),
+    }
+}
+
+/// The domain kind a protobuf kind filter names.
+pub fn kind_filter(kind: proto::RecipientKind) -> Option<RecipientKind> {
+    match kind {
+        proto::RecipientKind::Unspecified => None,
+        proto::RecipientKind::Processor => Some(RecipientKind::Processor),
+        proto::RecipientKind::Subprocessor => Some(RecipientKind::Subprocessor),
+        proto::RecipientKind::IndependentController => Some(RecipientKind::IndependentController),
+        proto::RecipientKind::JointController => Some(RecipientKind::JointController),
+    }
+}
+
+pub fn sensitivity_filter(value: proto::Sensitivity) -> Option<Sensitivity> {
+    match value {
+        proto::Sensitivity::Unspecified => None,
+        proto::Sensitivity::Ordinary => Some(Sensitivity::Ordinary),
+        proto::Sensitivity::Special => Some(Sensitivity::Special),
+        proto::Sensitivity::Criminal => Some(Sensitivity::Criminal),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_tokens_round_trip_and_reject_garbage() {
+        assert_eq!(
+            decode_token(&encode_token("peero")),
+            Some("peero".to_owned())
+        );
+        assert_eq!(decode_token("zz"), None);
+        assert_eq!(decode_token("abc"), None);
+        assert_eq!(decode_token("ff"), None);
+    }
+
+    #[test]
+    fn every_reason_code_has_a_wire_code() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ReasonCode::ALL {
+            let wire = reason_code(code);
+            assert_ne!(wire, proto::ReasonCode::Unspecified);
+            assert!(seen.insert(wire), "{code:?} shares its wire code");
+            // Deny codes are 1-29, allow codes 30-59, conditions 60-89, as the contract says.
+            let number = wire as i32;
+            let range = match code.effect() {
+                Effect::Deny => 1..30,
+                Effect::Allow => 30..60,
+                Effect::Condition => 60..90,
+            };
+            assert!(range.contains(&number), "{code:?} is {number}");
+        }
+    }
+
+    #[test]
+    fn rejects_out_of_range_timestamps() {
+        let mut violations = Violations::default();
+        let bad = ProtoTimestamp {
+            seconds: 0,
+            nanos: -1,
+        };
+        assert!(violations.timestamp("at", Some(&bad)).is_none());
+        let far = ProtoTimestamp {
+            seconds: i64::MAX,
+            nanos: 0,
+        };
+        assert!(violations.timestamp("at", Some(&far)).is_none());
+        assert_eq!(violations.0.len(), 2);
+    }
+}

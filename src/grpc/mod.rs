@@ -1,0 +1,33 @@
+//! The gRPC API: thin handlers that validate a request, call the application and encode the
+//! answer. Every error goes through the one mapping in `status`.
+
+pub mod convert;
+mod decision;
+mod registry;
+mod status;
+
+use std::sync::{Arc, OnceLock};
+
+use tonic::Status;
+
+pub use decision::DecisionApi;
+pub use registry::RegistryApi;
+
+use crate::app::App;
+
+/// The application once start-up has loaded it; until then every call is UNAVAILABLE.
+#[derive(Clone, Default)]
+pub struct Ready(Arc<OnceLock<Arc<App>>>);
+
+impl Ready {
+    pub fn set(&self, app: Arc<App>) {
+        // Start-up sets it once; a second set would be a bug, and the first value stays.
+        let _first = self.0.set(app);
+    }
+
+    pub fn get(&self) -> Result<&Arc<App>, Status> {
+        self.0.get().ok_or_else(|| {
+            Status::unavailable("purposed is starting: the registry is not loaded yet")
+        })
+    }
+}

@@ -1,0 +1,227 @@
+//! Start-up: bind first (so tests and operators know the port at once), serve health as
+//! NOT_SERVING, then connect, migrate and load the registry in the background, and only then
+//! turn SERVING. Shutdown turns NOT_SERVING first and lets in-flight calls finish.
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use tokio::net::TcpListener;
+use tonic::{server::NamedService, transport::server::TcpIncoming};
+use tonic_health::{ServingStatus, server::HealthReporter};
+
+use crate::{
+    app::App,
+    config::Settings,
+    error::Error,
+    grpc::{DecisionApi, Ready, RegistryApi},
+    proto::{
+        self, decision_service_server::DecisionServiceServer,
+        registry_service_server::RegistryServiceServer,
+    },
+    store::{self, Store, StoreError},
+};
+
+/// The example manifests, embedded so that `--demo` works from any directory.
+pub const DEMO_MANIFESTS: &[(&str, &str)] = &[
+    (
+        "examples/peero.yaml",
+        include_str!("../examples/peero.yaml"),
+    ),
+    (
+        "examples/apollo.yaml",
+        include_str!("../examples/apollo.yaml"),
+    ),
+    (
+        "examples/sendberry.yaml",
+        include_str!("../examples/sendberry.yaml"),
+    ),
+    (
+        "examples/pro-balances.yaml",
+        include_str!("../examples/pro-balances.yaml"),
+    ),
+    (
+        "examples/capturi.yaml",
+        include_str!("../examples/capturi.yaml"),
+    ),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error("cannot start: {0}")]
+    Init(String),
+    #[error("server failed: {0}")]
+    Serve(#[from] tonic::transport::Error),
+}
+
+pub struct Application {
+    listener: TcpListener,
+    address: SocketAddr,
+    settings: Settings,
+}
+
+const SERVICES: [&str; 2] = [
+    <DecisionServiceServer<DecisionApi> as NamedService>::NAME,
+    <RegistryServiceServer<RegistryApi> as NamedService>::NAME,
+];
+
+async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
+    reporter.set_service_status("", status).await;
+    for service in SERVICES {
+        reporter.set_service_status(service, status).await;
+    }
+}
+
+impl Application {
+    /// Binds the listen address; port 0 picks a free port, which `address()` reports.
+    pub async fn build(settings: Settings) -> Result<Application, StartupError> {
+        store::backend_of(&settings.database_url)
+            .map_err(|error| StartupError::Config(error.to_string()))?;
+        let listener =
+            TcpListener::bind(settings.listen)
+                .await
+                .map_err(|source| StartupError::Bind {
+                    address: settings.listen,
+                    source,
+                })?;
+        let address = listener.local_addr().map_err(|source| StartupError::Bind {
+            address: settings.listen,
+            source,
+        })?;
+        Ok(Application {
+            listener,
+            address,
+            settings,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// Serves until `shutdown` resolves, or until start-up fails for good.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartupError> {
+        let Application {
+            listener,
+            address,
+            settings,
+        } = self;
+        let (reporter, health) = tonic_health::server::health_reporter();
+        set_health(&reporter, ServingStatus::NotServing).await;
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()
+            .map_err(|error| StartupError::Init(format!("reflection: {error}")))?;
+
+        let ready = Ready::default();
+        let max_message = settings.max_message_bytes;
+        let decision = DecisionServiceServer::new(DecisionApi::new(ready.clone()))
+            .max_decoding_message_size(max_message)
+            .max_encoding_message_size(max_message);
+        let registry = RegistryServiceServer::new(RegistryApi::new(ready.clone()))
+            .max_decoding_message_size(max_message)
+            .max_encoding_message_size(max_message);
+
+        let (failed_tx, failed_rx) = tokio::sync::oneshot::channel::<String>();
+        let init = tokio::spawn({
+            let reporter = reporter.clone();
+            async move {
+                match initialise(&settings).await {
+                    Ok(app) => {
+                        ready.set(Arc::new(app));
+                        set_health(&reporter, ServingStatus::Serving).await;
+                        tracing::info!("registry loaded; serving");
+                    }
+                    Err(error) => {
+                        tracing::error!(error = %error, "start-up failed");
+                        let _receiver_gone = failed_tx.send(error.to_string());
+                    }
+                }
+            }
+        });
+
+        tracing::info!(address = %address, "listening");
+        let failure = Arc::new(std::sync::Mutex::new(None::<String>));
+        let stopping = {
+            let reporter = reporter.clone();
+            let failure = failure.clone();
+            async move {
+                tokio::select! {
+                    () = shutdown => tracing::info!("shutting down"),
+                    Ok(error) = failed_rx => {
+                        if let Ok(mut slot) = failure.lock() {
+                            *slot = Some(error);
+                        }
+                    }
+                }
+                // Load balancers see NOT_SERVING while in-flight calls drain.
+                set_health(&reporter, ServingStatus::NotServing).await;
+            }
+        };
+        let served = tonic::transport::Server::builder()
+            // Method names only: request bodies may carry subject identifiers.
+            .trace_fn(|request| tracing::info_span!("rpc", method = %request.uri().path()))
+            .add_service(health)
+            .add_service(reflection)
+            .add_service(decision)
+            .add_service(registry)
+            .serve_with_incoming_shutdown(TcpIncoming::from(listener), stopping)
+            .await;
+        init.abort();
+        served?;
+        let failure = failure.lock().ok().and_then(|mut slot| slot.take());
+        match failure {
+            Some(error) => Err(StartupError::Init(error)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Connects (retrying while the database is unreachable), migrates, loads the registry and,
+/// with `--demo`, applies the example manifests.
+async fn initialise(settings: &Settings) -> Result<App, Error> {
+    let store = loop {
+        match Store::connect(&settings.database_url, &settings.store).await {
+            Ok(store) => break store,
+            Err(StoreError::Unavailable(error)) => {
+                tracing::warn!(
+                    database = %store::redact(&settings.database_url),
+                    error = %error,
+                    retry_in_ms = settings.database_retry.as_millis() as u64,
+                    "database unreachable"
+                );
+                tokio::time::sleep(settings.database_retry).await;
+            }
+            Err(error) => return Err(error.into()),
+        }
+    };
+    store.migrate().await?;
+    tracing::info!(database = %store::redact(&settings.database_url), "migrations applied");
+    let app = App::load(store, settings.limits.clone()).await?;
+    if settings.demo {
+        for (name, text) in DEMO_MANIFESTS {
+            let outcome = app.apply(text, false, None).await?;
+            tracing::info!(
+                manifest = name,
+                organisation = %outcome.organisation,
+                revision = outcome.revision,
+                changed = outcome.changed,
+                "demo manifest applied"
+            );
+        }
+    }
+    Ok(app)
+}

@@ -1,0 +1,12 @@
+//! One integration binary: each test starts the real server on port 0 with a database of its
+//! own (SQLite by default; PostgreSQL when PURPOSED_TEST_POSTGRES names a server) and talks to
+//! it with the generated clients.
+
+mod support;
+
+mod bad_input;
+mod cli;
+mod decision;
+mod health;
+mod registry;
+mod seeds;

@@ -1,0 +1,244 @@
+//! Test harness: every test gets its own database (a SQLite file in a temporary directory, or
+//! a uniquely named PostgreSQL database when `PURPOSED_TEST_POSTGRES` names a server) and its
+//! own server on a free port, reached through the generated clients.
+
+use std::{
+    net::SocketAddr,
+    sync::atomic::{AtomicU32, Ordering},
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use purposed::{
+    config::Settings,
+    proto::{
+        decision_service_client::DecisionServiceClient,
+        registry_service_client::RegistryServiceClient,
+    },
+    startup::{Application, StartupError},
+};
+use sea_orm::{ConnectionTrait, Database};
+use tokio::{sync::oneshot, task::JoinHandle};
+use tonic::transport::Channel;
+use tonic_health::pb::{
+    HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+};
+
+/// Admin URL of a PostgreSQL server to create test databases on, e.g.
+/// `postgres://postgres:postgres@127.0.0.1:5432/postgres`. Unset: SQLite.
+pub const POSTGRES_ENV: &str = "PURPOSED_TEST_POSTGRES";
+
+/// A database that exists for one test.
+pub struct TestDatabase {
+    pub url: String,
+    postgres: Option<(String, String)>,
+    _directory: Option<tempfile::TempDir>,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl TestDatabase {
+    pub async fn create() -> TestDatabase {
+        match std::env::var(POSTGRES_ENV) {
+            Ok(admin_url) if !admin_url.is_empty() => {
+                let nanos = SystemTime::now()
+                    .duration_since(UNIX_EPOCH)
+                    .map(|elapsed| elapsed.subsec_nanos())
+                    .unwrap_or_default();
+                let name = format!(
+                    "purposed_test_{}_{}_{nanos}",
+                    std::process::id(),
+                    COUNTER.fetch_add(1, Ordering::Relaxed)
+                );
+                let admin = Database::connect(&admin_url).await.unwrap_or_else(|error| {
+                    panic!("{POSTGRES_ENV} is set but unreachable: {error}")
+                });
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create the test database");
+                admin.close().await.ok();
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map(|(base, _)| base)
+                    .expect("admin URL ends with /DATABASE");
+                TestDatabase {
+                    url: format!("{base}/{name}"),
+                    postgres: Some((admin_url, name)),
+                    _directory: None,
+                }
+            }
+            _ => {
+                let directory = tempfile::tempdir().expect("temporary directory");
+                let url = format!(
+                    "sqlite://{}",
+                    directory.path().join("purposed.db").display()
+                );
+                TestDatabase {
+                    url,
+                    postgres: None,
+                    _directory: Some(directory),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs outside any async context we could borrow: use a runtime of its own.
+        let database = name.clone();
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let admin = Database::connect(&admin_url).await.ok()?;
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(_))) {
+            eprintln!("could not drop test database {name}");
+        }
+    }
+}
+
+/// A running server with its own database.
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub channel: Channel,
+    database: Option<TestDatabase>,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<Result<(), StartupError>>>,
+}
+
+impl TestApp {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    pub fn decision(&self) -> DecisionServiceClient<Channel> {
+        DecisionServiceClient::new(self.channel.clone())
+    }
+
+    pub fn registry(&self) -> RegistryServiceClient<Channel> {
+        RegistryServiceClient::new(self.channel.clone())
+    }
+
+    pub fn health(&self) -> HealthClient<Channel> {
+        HealthClient::new(self.channel.clone())
+    }
+
+    /// Stops the server gracefully; returns how it ended and its database, which lives on.
+    pub async fn stop(mut self) -> (Result<(), StartupError>, TestDatabase) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        let ended = match self.handle.take() {
+            Some(handle) => handle.await.expect("server task"),
+            None => Ok(()),
+        };
+        let database = self
+            .database
+            .take()
+            .expect("the database lives as long as the app");
+        (ended, database)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+pub fn settings(database_url: &str) -> Settings {
+    let mut settings = Settings::new(
+        "127.0.0.1:0".parse().expect("loopback address"),
+        database_url,
+    );
+    settings.database_retry = Duration::from_millis(50);
+    settings
+}
+
+/// Starts a server on port 0 with its own database and waits until it reports SERVING.
+pub async fn spawn_app() -> TestApp {
+    spawn_with(|_| {}).await
+}
+
+/// Starts a server with the example manifests applied.
+pub async fn spawn_demo() -> TestApp {
+    spawn_with(|settings| settings.demo = true).await
+}
+
+pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let database = TestDatabase::create().await;
+    let mut settings = settings(&database.url);
+    configure(&mut settings);
+    let app = start(settings, database).await;
+    wait_until_serving(&app).await;
+    app
+}
+
+/// Starts a server without waiting for it to be ready.
+pub async fn start(settings: Settings, database: TestDatabase) -> TestApp {
+    let application = Application::build(settings).await.expect("bind port 0");
+    let address = application.address();
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    let handle = tokio::spawn(application.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    // The listener is bound already, so the connection succeeds at once.
+    let channel = Channel::from_shared(format!("http://{address}"))
+        .expect("valid URI")
+        .connect()
+        .await
+        .expect("connect to the test server");
+    TestApp {
+        address,
+        channel,
+        database: Some(database),
+        shutdown: Some(shutdown),
+        handle: Some(handle),
+    }
+}
+
+/// Follows the health Watch stream until the server reports SERVING.
+pub async fn wait_until_serving(app: &TestApp) {
+    let mut stream = app
+        .health()
+        .watch(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .expect("health watch")
+        .into_inner();
+    let waited = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(update) = stream.message().await.expect("health stream") {
+            if update.status == ServingStatus::Serving as i32 {
+                return;
+            }
+        }
+        panic!("health stream ended before SERVING");
+    })
+    .await;
+    assert!(waited.is_ok(), "server did not become ready within 60 s");
+}
+
+/// The manifest text of an example, as the demo embeds it.
+pub fn example(name: &str) -> &'static str {
+    purposed::startup::DEMO_MANIFESTS
+        .iter()
+        .find(|(path, _)| path.ends_with(&format!("/{name}.yaml")))
+        .map(|(_, text)| *text)
+        .unwrap_or_else(|| panic!("no example {name}"))
+}
