@@ -31,6 +31,9 @@ pub struct Settings {
     pub max_message_bytes: usize,
     /// How long to wait before retrying an unreachable database at start.
     pub database_retry: Duration,
+    /// After a shutdown signal, how long in-flight calls (and long-lived streams such as a
+    /// health watch) may run before their connections are closed.
+    pub shutdown_grace: Duration,
 }
 
 impl Settings {
@@ -43,6 +46,7 @@ impl Settings {
             limits: Limits::default(),
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             database_retry: Duration::from_secs(1),
+            shutdown_grace: Duration::from_secs(10),
         }
     }
 }

@@ -77,6 +77,14 @@ async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
     }
 }
 
+/// Ends every health watch stream: dropping a status's sender closes its watchers.
+async fn end_health_watches(mut reporter: HealthReporter) {
+    reporter.clear_service_status("").await;
+    for service in SERVICES {
+        reporter.clear_service_status(service).await;
+    }
+}
+
 impl Application {
     /// Binds the listen address; port 0 picks a free port, which `address()` reports.
     pub async fn build(settings: Settings) -> Result<Application, StartupError> {
@@ -128,6 +136,7 @@ impl Application {
 
         let ready = Ready::default();
         let max_message = settings.max_message_bytes;
+        let settings_grace = settings.shutdown_grace;
         let decision = DecisionServiceServer::new(DecisionApi::new(ready.clone()))
             .max_decoding_message_size(max_message)
             .max_encoding_message_size(max_message);
@@ -155,6 +164,7 @@ impl Application {
 
         tracing::info!(address = %address, "listening");
         let failure = Arc::new(std::sync::Mutex::new(None::<String>));
+        let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
         let stopping = {
             let reporter = reporter.clone();
             let failure = failure.clone();
@@ -167,19 +177,37 @@ impl Application {
                         }
                     }
                 }
-                // Load balancers see NOT_SERVING while in-flight calls drain.
+                // Load balancers see NOT_SERVING while in-flight calls drain; then the health
+                // watch streams end (they would otherwise hold the drain open).
                 set_health(&reporter, ServingStatus::NotServing).await;
+                end_health_watches(reporter).await;
+                let _ = draining_tx.send(());
             }
         };
-        let served = tonic::transport::Server::builder()
+        let serving = tonic::transport::Server::builder()
             // Method names only: request bodies may carry subject identifiers.
             .trace_fn(|request| tracing::info_span!("rpc", method = %request.uri().path()))
             .add_service(health)
             .add_service(reflection)
             .add_service(decision)
             .add_service(registry)
-            .serve_with_incoming_shutdown(TcpIncoming::from(listener), stopping)
-            .await;
+            .serve_with_incoming_shutdown(TcpIncoming::from(listener), stopping);
+        // Draining waits for every open stream; a client holding one open (a health watch)
+        // must not keep the process alive past the grace period.
+        let grace = settings_grace;
+        let served = tokio::select! {
+            served = serving => served,
+            () = async {
+                if draining_rx.await.is_ok() {
+                    tokio::time::sleep(grace).await;
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            } => {
+                tracing::warn!(grace_ms = grace.as_millis() as u64, "grace period over; closing the remaining connections");
+                Ok(())
+            }
+        };
         init.abort();
         served?;
         let failure = failure.lock().ok().and_then(|mut slot| slot.take());

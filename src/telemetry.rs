@@ -1,5 +1,6 @@
-//! Logging: readable text by default, JSON lines on request; the level from `RUST_LOG`
-//! (default `info`). Subject identifiers never reach a log line: callers log pseudonyms only.
+//! Logging to standard error (standard output stays for command output): readable text by
+//! default, JSON lines on request; the level from `RUST_LOG` (default `info`). Subject
+//! identifiers never reach a log line: callers log pseudonyms only.
 
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
@@ -14,13 +15,16 @@ pub fn init(format: LogFormat) {
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let registry = tracing_subscriber::registry().with(filter);
     let _already_set = match format {
-        LogFormat::Text => registry.with(fmt::layer().with_target(false)).try_init(),
+        LogFormat::Text => registry
+            .with(fmt::layer().with_target(false).with_writer(std::io::stderr))
+            .try_init(),
         LogFormat::Json => registry
             .with(
                 fmt::layer()
                     .json()
                     .flatten_event(true)
-                    .with_current_span(false),
+                    .with_current_span(false)
+                    .with_writer(std::io::stderr),
             )
             .try_init(),
     };

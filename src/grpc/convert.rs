@@ -608,7 +608,7 @@ pub fn purpose(purpose: &Purpose) -> proto::Purpose {
             .iter()
             .map(|rule| proto::RetentionRule {
                 period: rule.period.to_string(),
-                from: retention_event(rule.from).into(),
+                counted_from: retention_event(rule.from).into(),
                 categories: rule.categories.clone(),
                 description: rule.description.clone().unwrap_or_default(),
                 source: rule.source.clone(),

@@ -113,9 +113,15 @@ impl Store {
     /// PostgreSQL with synchronous commit on, whatever the server default.
     pub async fn connect(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
         let backend = backend_of(url)?;
+        // Every connection to an in-memory SQLite database opens a database of its own.
+        let max_connections = if url.contains(":memory:") || url.contains("mode=memory") {
+            1
+        } else {
+            options.max_connections
+        };
         let mut connect = ConnectOptions::new(url);
         connect
-            .max_connections(options.max_connections)
+            .max_connections(max_connections)
             .min_connections(1)
             .connect_timeout(options.connect_timeout)
             .acquire_timeout(options.connect_timeout)

@@ -97,3 +97,103 @@ async fn apply_straight_into_a_database_and_through_a_server() {
         "{stderr}"
     );
 }
+
+/// A JSON log line, as far as the test reads it.
+#[derive(serde::Deserialize)]
+struct LogLine {
+    level: String,
+    message: String,
+    address: Option<String>,
+}
+
+#[tokio::test]
+async fn serve_logs_json_and_stops_cleanly_on_sigterm() {
+    use std::{process::Stdio, time::Duration};
+
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    use tonic_health::pb::{
+        HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+    };
+
+    let database = TestDatabase::create().await;
+    let mut server = Command::new(env!("CARGO_BIN_EXE_purposed"))
+        .args([
+            "--log-format",
+            "json",
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            &database.url,
+        ])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the server");
+    let mut lines = BufReader::new(server.stderr.take().expect("stderr")).lines();
+    let mut messages = Vec::new();
+    let mut next_line = async || -> LogLine {
+        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+            .await
+            .expect("a log line within 60 s")
+            .expect("read stderr")
+            .expect("the server is still running");
+        serde_saphyr::from_str(&line)
+            .unwrap_or_else(|error| panic!("not a JSON log line: {line}: {error}"))
+    };
+    let address = loop {
+        let line = next_line().await;
+        assert!(["INFO", "WARN", "ERROR", "DEBUG", "TRACE"].contains(&line.level.as_str()));
+        messages.push(line.message.clone());
+        if line.message == "listening" {
+            break line.address.expect("the listening line names the address");
+        }
+    };
+    let channel = tonic::transport::Channel::from_shared(format!("http://{address}"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect");
+    let mut health = HealthClient::new(channel)
+        .watch(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    while let Some(update) = health.message().await.expect("health") {
+        if update.status == ServingStatus::Serving as i32 {
+            break;
+        }
+    }
+
+    // A client with an open stream would hold the drain for the whole grace period.
+    drop(health);
+    let pid = server.id().expect("pid").to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .expect("kill");
+    assert!(killed.success());
+    loop {
+        let line = next_line().await;
+        messages.push(line.message.clone());
+        if line.message == "shutting down" {
+            break;
+        }
+    }
+    let status = tokio::time::timeout(Duration::from_secs(30), server.wait())
+        .await
+        .expect("exits within 30 s of SIGTERM")
+        .expect("wait");
+    assert!(status.success(), "{status:?}; log: {messages:?}");
+    assert!(
+        messages
+            .iter()
+            .any(|message| message == "migrations applied"),
+        "{messages:?}"
+    );
+}

@@ -109,3 +109,33 @@ async fn shutdown_is_graceful() {
         .await;
     assert!(reconnect.is_err(), "the port is closed after shutdown");
 }
+
+#[tokio::test]
+async fn an_open_health_watch_ends_at_shutdown() {
+    let app = support::spawn_app().await;
+    let mut watch = app
+        .health()
+        .watch(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    assert_eq!(
+        watch
+            .message()
+            .await
+            .expect("first update")
+            .expect("an update")
+            .status,
+        ServingStatus::Serving as i32
+    );
+    // The default grace period is 10 s; the watch must end long before it.
+    let stopped = tokio::time::timeout(std::time::Duration::from_secs(5), app.stop()).await;
+    let (ended, _) = stopped.expect("stops although a watch stream is open");
+    ended.expect("clean stop");
+    // The watcher saw NOT_SERVING or the end of the stream, never SERVING again.
+    while let Ok(Some(update)) = watch.message().await {
+        assert_eq!(update.status, ServingStatus::NotServing as i32);
+    }
+}

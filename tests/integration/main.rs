@@ -10,3 +10,4 @@ mod decision;
 mod health;
 mod registry;
 mod seeds;
+mod store;
