@@ -8,6 +8,8 @@ use prost::Message as _;
 const PROTOS: &[&str] = &[
     "proto/purposed/v1/decision.proto",
     "proto/purposed/v1/registry.proto",
+    "proto/purposed/v1/rights.proto",
+    "proto/purposed/v1/subject.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

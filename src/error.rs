@@ -74,7 +74,12 @@ impl From<StoreError> for Error {
         match error {
             StoreError::RevisionMismatch { .. } => Error::FailedPrecondition(error.to_string()),
             StoreError::ConcurrentApply(_) => Error::Aborted(error.to_string()),
-            StoreError::NoSuchRevision(..) => Error::NotFound(error.to_string()),
+            StoreError::NoSuchRevision(..)
+            | StoreError::NoSuchRequest(_)
+            | StoreError::NoSuchTask(_) => Error::NotFound(error.to_string()),
+            StoreError::RequestIdTaken(_) => Error::AlreadyExists(error.to_string()),
+            StoreError::TaskDone(_) => Error::FailedPrecondition(error.to_string()),
+            StoreError::StatusMoved { .. } => Error::Aborted(error.to_string()),
             StoreError::Unavailable(_) => Error::Unavailable(error.to_string()),
             StoreError::UnsupportedUrl(_) | StoreError::Database(_) | StoreError::Corrupt(_) => {
                 Error::Internal(error.to_string())

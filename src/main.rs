@@ -239,7 +239,15 @@ async fn apply(args: ApplyArgs) -> Result<(), String> {
     let response = match &args.database_url {
         Some(database_url) => {
             let store = open_store(database_url).await?;
-            let app = App::load(store, Default::default())
+            // An apply pseudonymises nobody: any key will do where none is configured.
+            let key = purposed::config::resolve_subject_key(&Settings::new(
+                config::DEFAULT_LISTEN
+                    .parse()
+                    .map_err(|_| "default listen address".to_owned())?,
+                database_url.as_str(),
+            ))
+            .or_else(|_| purposed::domain::pseudonym::SubjectKey::generate())?;
+            let app = App::load(store, Default::default(), key)
                 .await
                 .map_err(|error| error.to_string())?;
             let outcome = app

@@ -135,7 +135,16 @@ struct OrganisationDoc {
     country: String,
     role: String,
     dpo: Option<ContactDoc>,
+    #[serde(default)]
+    rights: RightsDoc,
     source: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RightsDoc {
+    #[serde(default)]
+    clock_waits_for_identity: bool,
 }
 
 #[derive(Deserialize)]
@@ -503,6 +512,7 @@ impl Validator {
             country: country?,
             role: role?,
             dpo,
+            clock_waits_for_identity: doc.rights.clock_waits_for_identity,
             source: doc.source.trim().to_owned(),
         })
     }

@@ -11,11 +11,13 @@ use tonic_health::{ServingStatus, server::HealthReporter};
 use crate::{
     app::App,
     config::Settings,
+    domain::pseudonym::SubjectKey,
     error::Error,
-    grpc::{DecisionApi, Ready, RegistryApi},
+    grpc::{DecisionApi, Ready, RegistryApi, RightsApi, SubjectApi},
     proto::{
         self, decision_service_server::DecisionServiceServer,
-        registry_service_server::RegistryServiceServer,
+        registry_service_server::RegistryServiceServer, rights_service_server::RightsServiceServer,
+        subject_service_server::SubjectServiceServer,
     },
     store::{self, Store, StoreError},
 };
@@ -63,11 +65,14 @@ pub struct Application {
     listener: TcpListener,
     address: SocketAddr,
     settings: Settings,
+    subject_key: SubjectKey,
 }
 
-const SERVICES: [&str; 2] = [
+const SERVICES: [&str; 4] = [
     <DecisionServiceServer<DecisionApi> as NamedService>::NAME,
     <RegistryServiceServer<RegistryApi> as NamedService>::NAME,
+    <SubjectServiceServer<SubjectApi> as NamedService>::NAME,
+    <RightsServiceServer<RightsApi> as NamedService>::NAME,
 ];
 
 async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
@@ -90,6 +95,9 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Application, StartupError> {
         store::backend_of(&settings.database_url)
             .map_err(|error| StartupError::Config(error.to_string()))?;
+        // A missing key is a configuration error: refuse to start rather than wait.
+        let subject_key =
+            crate::config::resolve_subject_key(&settings).map_err(StartupError::Config)?;
         let listener =
             TcpListener::bind(settings.listen)
                 .await
@@ -105,6 +113,7 @@ impl Application {
             listener,
             address,
             settings,
+            subject_key,
         })
     }
 
@@ -125,6 +134,7 @@ impl Application {
             listener,
             address,
             settings,
+            subject_key,
         } = self;
         let (reporter, health) = tonic_health::server::health_reporter();
         set_health(&reporter, ServingStatus::NotServing).await;
@@ -143,12 +153,19 @@ impl Application {
         let registry = RegistryServiceServer::new(RegistryApi::new(ready.clone()))
             .max_decoding_message_size(max_message)
             .max_encoding_message_size(max_message);
+        let subjects = SubjectServiceServer::new(SubjectApi::new(ready.clone()))
+            .max_decoding_message_size(max_message)
+            .max_encoding_message_size(max_message);
+        let rights = RightsServiceServer::new(RightsApi::new(ready.clone()))
+            .max_decoding_message_size(max_message)
+            .max_encoding_message_size(max_message);
 
         let (failed_tx, failed_rx) = tokio::sync::oneshot::channel::<String>();
         let init = tokio::spawn({
             let reporter = reporter.clone();
+            let ready = ready.clone();
             async move {
-                match initialise(&settings).await {
+                match initialise(&settings, subject_key).await {
                     Ok(app) => {
                         ready.set(Arc::new(app));
                         set_health(&reporter, ServingStatus::Serving).await;
@@ -168,6 +185,7 @@ impl Application {
         let stopping = {
             let reporter = reporter.clone();
             let failure = failure.clone();
+            let ready = ready.clone();
             async move {
                 tokio::select! {
                     () = shutdown => tracing::info!("shutting down"),
@@ -181,6 +199,9 @@ impl Application {
                 // watch streams end (they would otherwise hold the drain open).
                 set_health(&reporter, ServingStatus::NotServing).await;
                 end_health_watches(reporter).await;
+                if let Ok(app) = ready.get() {
+                    app.stop_streams();
+                }
                 let _ = draining_tx.send(());
             }
         };
@@ -191,6 +212,8 @@ impl Application {
             .add_service(reflection)
             .add_service(decision)
             .add_service(registry)
+            .add_service(subjects)
+            .add_service(rights)
             .serve_with_incoming_shutdown(TcpIncoming::from(listener), stopping);
         // Draining waits for every open stream; a client holding one open (a health watch)
         // must not keep the process alive past the grace period.
@@ -220,7 +243,7 @@ impl Application {
 
 /// Connects (retrying while the database is unreachable), migrates, loads the registry and,
 /// with `--demo`, applies the example manifests.
-async fn initialise(settings: &Settings) -> Result<App, Error> {
+async fn initialise(settings: &Settings, subject_key: SubjectKey) -> Result<App, Error> {
     let store = loop {
         match Store::connect(&settings.database_url, &settings.store).await {
             Ok(store) => break store,
@@ -238,7 +261,7 @@ async fn initialise(settings: &Settings) -> Result<App, Error> {
     };
     store.migrate().await?;
     tracing::info!(database = %store::redact(&settings.database_url), "migrations applied");
-    let app = App::load(store, settings.limits.clone()).await?;
+    let app = App::load(store, settings.limits.clone(), subject_key).await?;
     if settings.demo {
         for (name, text) in DEMO_MANIFESTS {
             let outcome = app.apply(text, false, None).await?;

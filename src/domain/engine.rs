@@ -845,7 +845,7 @@ impl CompiledPolicy {
                     reasons.push(Reason::ConsentGiven {
                         purpose: purpose.id.clone(),
                         given_at: event.at,
-                        notice_version: event.notice_version.as_deref().map(Arc::from),
+                        notice_version: event.notice_version.clone(),
                     });
                     let threshold = geo::digital_consent_age(self.country);
                     if let Some(age) = subject.youngest_age_at(at)
@@ -892,7 +892,7 @@ impl CompiledPolicy {
                 match &objection.compelling_grounds {
                     Some(grounds) => reasons.push(Reason::CompellingGrounds {
                         purpose: purpose.id.clone(),
-                        grounds: grounds.as_str().into(),
+                        grounds: grounds.clone(),
                     }),
                     None => reasons.push(Reason::ObjectionActive {
                         purpose: purpose.id.clone(),
@@ -927,6 +927,18 @@ impl CompiledPolicy {
                 }
             });
         }
+    }
+
+    /// Every location the data reaches when given to `recipient` (and the processors above
+    /// it) on `day`, with the mechanism covering each; empty for an unknown recipient.
+    pub fn transfers(&self, recipient: &str, day: Date) -> Vec<Transfer> {
+        let Some(&index) = self.recipient_index.get(recipient) else {
+            return Vec::new();
+        };
+        let mut reasons = Vec::new();
+        let mut transfers = Vec::new();
+        self.check_recipient(index, day, &mut reasons, &mut transfers);
+        transfers
     }
 
     /// The ids of every purpose, sorted.

@@ -288,7 +288,6 @@ fn consent(purpose: &str, action: ConsentAction, at: &str, parental: bool) -> Co
         action,
         at: ts(at),
         notice_version: Some("v3".into()),
-        source: Some("signup form".into()),
         parental,
     }
 }

@@ -43,11 +43,15 @@ macro_rules! spelled {
     };
 }
 
+pub mod access;
+pub mod calendar;
 pub mod catalog;
 pub mod decision;
 pub mod diff;
 pub mod engine;
 pub mod geo;
 pub mod policy;
+pub mod pseudonym;
+pub mod rights;
 pub mod subject;
 pub mod taxonomy;

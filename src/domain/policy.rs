@@ -73,6 +73,13 @@ impl Registry {
         self
     }
 
+    pub fn purpose(&self, id: &str) -> Option<&Purpose> {
+        self.purposes
+            .binary_search_by(|purpose| purpose.id.as_str().cmp(id))
+            .ok()
+            .map(|index| &self.purposes[index])
+    }
+
     pub fn recipient(&self, id: &str) -> Option<&Recipient> {
         self.recipients
             .binary_search_by(|recipient| recipient.id.as_str().cmp(id))
@@ -89,6 +96,9 @@ pub struct Organisation {
     pub country: Territory,
     pub role: OrganisationRole,
     pub dpo: Option<Contact>,
+    /// Whether the Art. 12(3) clock of a rights request waits for proof of the requester's
+    /// identity (starting on the day it arrives) rather than running from receipt.
+    pub clock_waits_for_identity: bool,
     pub source: String,
 }
 
@@ -277,6 +287,15 @@ pub enum LegalBasis {
     PublicTask,
     LegitimateInterests,
     ControllerInstructions,
+}
+
+impl Purpose {
+    /// Whether the subject's consent (Art. 6(1)(a) or explicit consent under Art. 9(2)(a))
+    /// is what the purpose rests on.
+    pub fn rests_on_consent(&self) -> bool {
+        self.legal_basis == Some(LegalBasis::Consent)
+            || self.special_condition == Some(SpecialCondition::ExplicitConsent)
+    }
 }
 
 impl LegalBasis {

@@ -1,6 +1,10 @@
 //! A data subject's state within one organisation, as the engine reads it: the consent
 //! ledger, objections, restriction, erasure and age. Every entry carries its time so that a
-//! question about a past moment sees the state as it was then.
+//! question about a past moment sees the state as it was then. Free text that decisions do
+//! not need (consent sources, notes) stays in the store; ids are shared `Arc<str>`s, so that
+//! a million subjects fit in memory.
+
+use std::sync::Arc;
 
 use jiff::{Timestamp, civil::Date, tz::TimeZone};
 
@@ -20,13 +24,17 @@ pub enum ConsentAction {
     Withdraw,
 }
 
+spelled!(ConsentAction {
+    Grant => "grant",
+    Withdraw => "withdraw",
+});
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct ConsentEvent {
-    pub purpose: String,
+    pub purpose: Arc<str>,
     pub action: ConsentAction,
     pub at: Timestamp,
-    pub notice_version: Option<String>,
-    pub source: Option<String>,
+    pub notice_version: Option<Arc<str>>,
     /// Given or authorised by the holder of parental responsibility (Art. 8(1)).
     pub parental: bool,
 }
@@ -36,7 +44,7 @@ pub enum ObjectionScope {
     /// Art. 21(2): to all direct marketing; absolute (Art. 21(3)).
     DirectMarketing,
     /// Art. 21(1): to one purpose based on Art. 6(1)(e) or (f).
-    Purpose(String),
+    Purpose(Arc<str>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -44,7 +52,7 @@ pub struct Objection {
     pub scope: ObjectionScope,
     pub at: Timestamp,
     /// Compelling legitimate grounds the controller recorded against an Art. 21(1) objection.
-    pub compelling_grounds: Option<String>,
+    pub compelling_grounds: Option<Arc<str>>,
     /// When the subject took the objection back, if ever.
     pub withdrawn_at: Option<Timestamp>,
 }
@@ -90,12 +98,28 @@ pub enum ConsentStatus<'a> {
 }
 
 impl SubjectState {
+    pub fn is_empty(&self) -> bool {
+        self.consents.is_empty()
+            && self.objections.is_empty()
+            && self.restrictions.is_empty()
+            && self.erasure.is_none()
+            && self.birth.is_none()
+    }
+
+    /// Whether the subject has ever consented to `purpose`: then its recipients may hold the
+    /// subject's data even after a withdrawal.
+    pub fn ever_consented(&self, purpose: &str) -> bool {
+        self.consents
+            .iter()
+            .any(|event| &*event.purpose == purpose && event.action == ConsentAction::Grant)
+    }
+
     /// The latest consent event for `purpose` recorded at or before `at`.
     pub fn consent(&self, purpose: &str, at: Timestamp) -> ConsentStatus<'_> {
         let latest = self
             .consents
             .iter()
-            .filter(|event| event.purpose == purpose && event.at <= at)
+            .filter(|event| &*event.purpose == purpose && event.at <= at)
             // Later events win; among events at the same instant, the one recorded last.
             .max_by(|a, b| a.at.cmp(&b.at));
         match latest {
@@ -115,7 +139,7 @@ impl SubjectState {
     /// The active Art. 21(1) objection to `purpose`, if any.
     pub fn objection_to(&self, purpose: &str, at: Timestamp) -> Option<&Objection> {
         self.objections.iter().find(|objection| {
-            matches!(&objection.scope, ObjectionScope::Purpose(id) if id == purpose)
+            matches!(&objection.scope, ObjectionScope::Purpose(id) if &**id == purpose)
                 && objection.active_at(at)
         })
     }
@@ -150,6 +174,91 @@ impl SubjectState {
     }
 }
 
+/// A consent event as recorded, with what decisions do not need.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ConsentRecord {
+    pub event: ConsentEvent,
+    pub source: Option<String>,
+    pub recorded_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObjectionRecord {
+    pub objection: Objection,
+    pub rights_request_id: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RestrictionRecord {
+    pub restriction: Restriction,
+    pub lift_note: Option<String>,
+    pub rights_request_id: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ErasureRecord {
+    pub erasure: Erasure,
+    pub rights_request_id: Option<String>,
+}
+
+/// Everything recorded about a subject, oldest first.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SubjectHistory {
+    pub consents: Vec<ConsentRecord>,
+    pub objections: Vec<ObjectionRecord>,
+    pub restrictions: Vec<RestrictionRecord>,
+    pub erasure: Option<ErasureRecord>,
+    pub birth: Option<Birth>,
+}
+
+impl SubjectHistory {
+    /// What decisions read of it.
+    pub fn state(&self) -> SubjectState {
+        SubjectState {
+            consents: self
+                .consents
+                .iter()
+                .map(|record| record.event.clone())
+                .collect(),
+            objections: self
+                .objections
+                .iter()
+                .map(|record| record.objection.clone())
+                .collect(),
+            restrictions: self
+                .restrictions
+                .iter()
+                .map(|record| record.restriction.clone())
+                .collect(),
+            erasure: self.erasure.as_ref().map(|record| record.erasure.clone()),
+            birth: self.birth,
+        }
+    }
+}
+
+/// A write to a subject's state, as rights requests and SubjectService make them.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SubjectWrite {
+    Consent {
+        event: ConsentEvent,
+        source: Option<String>,
+    },
+    Objection {
+        objection: Objection,
+        rights_request_id: Option<String>,
+    },
+    /// Compelling grounds against the standing objections to `purpose`.
+    CompellingGrounds { purpose: String, grounds: String },
+    Restriction {
+        from: Timestamp,
+        rights_request_id: Option<String>,
+    },
+    Erasure {
+        verified_at: Timestamp,
+        rights_request_id: Option<String>,
+    },
+}
+
 #[cfg(test)]
 mod tests {
     use jiff::civil::date;
@@ -166,7 +275,6 @@ mod tests {
             action,
             at: ts(at),
             notice_version: None,
-            source: None,
             parental: false,
         }
     }

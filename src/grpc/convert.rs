@@ -6,6 +6,7 @@ use prost_types::Timestamp as ProtoTimestamp;
 use crate::{
     app::{ApplyOutcome, CheckInput, RecipientOutcome},
     domain::{
+        access::AccessReport,
         decision::{
             Decision, Effect, Obligation, ObligationCode, Outcome, Reason, ReasonCode, Transfer,
             TransferMechanism,
@@ -16,6 +17,12 @@ use crate::{
             LegalBasis, Mechanism, Organisation, OrganisationRole, Purpose, Recipient,
             RecipientKind, RecipientStatus, RetentionEvent,
         },
+        pseudonym::SubjectRef,
+        rights::{
+            EventKind, EventRecord, PurposeNote, RejectionReason, RequestKind, RequestRecord,
+            Status, TaskRecord, TaskStatus,
+        },
+        subject::{Birth, ConsentAction, ObjectionScope, SubjectHistory},
         taxonomy::{self, Sensitivity},
     },
     error::FieldViolation,
@@ -180,6 +187,13 @@ impl Page {
             String::new()
         };
         (page, next)
+    }
+}
+
+impl Page {
+    /// The token that continues after `key`.
+    pub fn token(key: &str) -> String {
+        encode_token(key)
     }
 }
 
@@ -645,6 +659,435 @@ pub fn sensitivity_filter(value: proto::Sensitivity) -> Option<Sensitivity> {
         proto::Sensitivity::Ordinary => Some(Sensitivity::Ordinary),
         proto::Sensitivity::Special => Some(Sensitivity::Special),
         proto::Sensitivity::Criminal => Some(Sensitivity::Criminal),
+    }
+}
+
+// ---- subjects and rights ------------------------------------------------------------------
+
+/// Longest free text accepted (details, notes, grounds, sources), in bytes.
+pub const MAX_TEXT_BYTES: usize = 10_000;
+/// Longest actor name, in bytes.
+pub const MAX_ACTOR_BYTES: usize = 200;
+
+impl Violations {
+    /// A required raw subject identifier.
+    pub fn required_subject(&mut self, field: &str, value: &str) {
+        if value.trim().is_empty() {
+            self.add(field, "must not be empty");
+        } else {
+            self.subject(field, Some(&value.to_owned()));
+        }
+    }
+
+    /// Free text: `None` when empty.
+    pub fn text(&mut self, field: &str, value: String, max: usize) -> Option<String> {
+        if value.len() > max {
+            self.add(field, format!("is longer than {max} bytes"));
+        }
+        let trimmed = value.trim();
+        (!trimmed.is_empty()).then(|| trimmed.to_owned())
+    }
+
+    /// The actor of a change; "api" when the caller names none.
+    pub fn actor(&mut self, field: &str, value: String) -> String {
+        self.text(field, value, MAX_ACTOR_BYTES)
+            .unwrap_or_else(|| "api".to_owned())
+    }
+
+    /// A caller's request id: 1-128 characters of letters, digits, '.', '_', ':' and '-'.
+    pub fn request_id(&mut self, field: &str, value: &str) {
+        if value.is_empty() {
+            self.add(field, "must not be empty");
+        } else if value.len() > 128
+            || !value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'))
+        {
+            self.add(
+                field,
+                "must be 1-128 characters of letters, digits, '.', '_', ':' or '-'",
+            );
+        }
+    }
+
+    /// A required enum value: UNSPECIFIED and unknown numbers are violations.
+    pub fn required<E: TryFrom<i32>>(&mut self, field: &str, value: i32) -> Option<E> {
+        if value == 0 {
+            self.add(field, "must be set");
+            return None;
+        }
+        self.enumeration(field, value)
+    }
+
+    pub fn date(&mut self, field: &str, value: &str) -> Option<jiff::civil::Date> {
+        if value.is_empty() {
+            return None;
+        }
+        match value.parse::<jiff::civil::Date>() {
+            Ok(date) if value.len() == 10 => Some(date),
+            _ => {
+                self.add(field, "must be a calendar date such as \"2026-03-05\"");
+                None
+            }
+        }
+    }
+
+    /// A birth date or a birth year, exactly one.
+    pub fn birth(&mut self, date: &str, year: i32) -> Option<Birth> {
+        match (date.is_empty(), year) {
+            (false, 0) => self.date("birth_date", date).map(Birth::Date),
+            (true, 1900..=9999) => i16::try_from(year).ok().map(Birth::Year),
+            (true, 0) => {
+                self.add("birth_date", "give a birth date or a birth year");
+                None
+            }
+            (true, _) => {
+                self.add("birth_year", "must be a year from 1900");
+                None
+            }
+            (false, _) => {
+                self.add("birth_year", "give a birth date or a birth year, not both");
+                None
+            }
+        }
+    }
+
+    /// A task id.
+    pub fn task_id(&mut self, field: &str, value: u64) {
+        if value == 0 {
+            self.add(field, "must be set");
+        }
+    }
+}
+
+pub fn consent_action(value: proto::ConsentAction) -> Option<ConsentAction> {
+    match value {
+        proto::ConsentAction::Unspecified => None,
+        proto::ConsentAction::Grant => Some(ConsentAction::Grant),
+        proto::ConsentAction::Withdraw => Some(ConsentAction::Withdraw),
+    }
+}
+
+fn consent_action_out(action: ConsentAction) -> proto::ConsentAction {
+    match action {
+        ConsentAction::Grant => proto::ConsentAction::Grant,
+        ConsentAction::Withdraw => proto::ConsentAction::Withdraw,
+    }
+}
+
+pub fn subject_state(
+    organisation: &str,
+    subject: SubjectRef,
+    history: &SubjectHistory,
+) -> proto::SubjectState {
+    proto::SubjectState {
+        organisation: organisation.to_owned(),
+        subject_ref: subject.to_hex(),
+        consents: history
+            .consents
+            .iter()
+            .map(|record| proto::ConsentEvent {
+                purpose: record.event.purpose.to_string(),
+                action: consent_action_out(record.event.action).into(),
+                at: Some(timestamp(record.event.at)),
+                notice_version: record
+                    .event
+                    .notice_version
+                    .as_deref()
+                    .unwrap_or_default()
+                    .to_owned(),
+                source: record.source.clone().unwrap_or_default(),
+                parental: record.event.parental,
+                recorded_at: Some(timestamp(record.recorded_at)),
+            })
+            .collect(),
+        objections: history
+            .objections
+            .iter()
+            .map(|record| proto::Objection {
+                direct_marketing: record.objection.scope == ObjectionScope::DirectMarketing,
+                purpose: match &record.objection.scope {
+                    ObjectionScope::Purpose(purpose) => purpose.to_string(),
+                    ObjectionScope::DirectMarketing => String::new(),
+                },
+                at: Some(timestamp(record.objection.at)),
+                compelling_grounds: record
+                    .objection
+                    .compelling_grounds
+                    .as_deref()
+                    .unwrap_or_default()
+                    .to_owned(),
+                withdrawn_at: record.objection.withdrawn_at.map(timestamp),
+                rights_request_id: record.rights_request_id.clone().unwrap_or_default(),
+            })
+            .collect(),
+        restrictions: history
+            .restrictions
+            .iter()
+            .map(|record| proto::Restriction {
+                from: Some(timestamp(record.restriction.from)),
+                lifted_at: record.restriction.lifted_at.map(timestamp),
+                rights_request_id: record.rights_request_id.clone().unwrap_or_default(),
+            })
+            .collect(),
+        erasure: history.erasure.as_ref().map(|record| proto::Erasure {
+            verified_at: Some(timestamp(record.erasure.verified_at)),
+            rights_request_id: record.rights_request_id.clone().unwrap_or_default(),
+        }),
+        birth_date: match history.birth {
+            Some(Birth::Date(date)) => date.to_string(),
+            _ => String::new(),
+        },
+        birth_year: match history.birth {
+            Some(Birth::Year(year)) => i32::from(year),
+            _ => 0,
+        },
+    }
+}
+
+pub fn request_kind(value: proto::RightsRequestType) -> Option<RequestKind> {
+    match value {
+        proto::RightsRequestType::Unspecified => None,
+        proto::RightsRequestType::Access => Some(RequestKind::Access),
+        proto::RightsRequestType::Rectification => Some(RequestKind::Rectification),
+        proto::RightsRequestType::Erasure => Some(RequestKind::Erasure),
+        proto::RightsRequestType::Restriction => Some(RequestKind::Restriction),
+        proto::RightsRequestType::Portability => Some(RequestKind::Portability),
+        proto::RightsRequestType::Objection => Some(RequestKind::Objection),
+        proto::RightsRequestType::WithdrawConsent => Some(RequestKind::WithdrawConsent),
+    }
+}
+
+pub fn request_kind_out(kind: RequestKind) -> proto::RightsRequestType {
+    match kind {
+        RequestKind::Access => proto::RightsRequestType::Access,
+        RequestKind::Rectification => proto::RightsRequestType::Rectification,
+        RequestKind::Erasure => proto::RightsRequestType::Erasure,
+        RequestKind::Restriction => proto::RightsRequestType::Restriction,
+        RequestKind::Portability => proto::RightsRequestType::Portability,
+        RequestKind::Objection => proto::RightsRequestType::Objection,
+        RequestKind::WithdrawConsent => proto::RightsRequestType::WithdrawConsent,
+    }
+}
+
+pub fn status(value: proto::RightsRequestStatus) -> Option<Status> {
+    match value {
+        proto::RightsRequestStatus::Unspecified => None,
+        proto::RightsRequestStatus::Received => Some(Status::Received),
+        proto::RightsRequestStatus::IdentityPending => Some(Status::IdentityPending),
+        proto::RightsRequestStatus::Verified => Some(Status::Verified),
+        proto::RightsRequestStatus::InProgress => Some(Status::InProgress),
+        proto::RightsRequestStatus::Completed => Some(Status::Completed),
+        proto::RightsRequestStatus::Rejected => Some(Status::Rejected),
+        proto::RightsRequestStatus::Cancelled => Some(Status::Cancelled),
+    }
+}
+
+fn status_out(status: Status) -> proto::RightsRequestStatus {
+    match status {
+        Status::Received => proto::RightsRequestStatus::Received,
+        Status::IdentityPending => proto::RightsRequestStatus::IdentityPending,
+        Status::Verified => proto::RightsRequestStatus::Verified,
+        Status::InProgress => proto::RightsRequestStatus::InProgress,
+        Status::Completed => proto::RightsRequestStatus::Completed,
+        Status::Rejected => proto::RightsRequestStatus::Rejected,
+        Status::Cancelled => proto::RightsRequestStatus::Cancelled,
+    }
+}
+
+pub fn rejection_reason(value: proto::RejectionReason) -> Option<RejectionReason> {
+    match value {
+        proto::RejectionReason::Unspecified => None,
+        proto::RejectionReason::IdentityNotVerified => Some(RejectionReason::IdentityNotVerified),
+        proto::RejectionReason::ManifestlyUnfounded => Some(RejectionReason::ManifestlyUnfounded),
+        proto::RejectionReason::Excessive => Some(RejectionReason::Excessive),
+        proto::RejectionReason::NotPortable => Some(RejectionReason::NotPortable),
+        proto::RejectionReason::ErasureException => Some(RejectionReason::ErasureException),
+        proto::RejectionReason::CompellingGrounds => Some(RejectionReason::CompellingGrounds),
+    }
+}
+
+fn rejection_reason_out(reason: Option<RejectionReason>) -> proto::RejectionReason {
+    match reason {
+        None => proto::RejectionReason::Unspecified,
+        Some(RejectionReason::IdentityNotVerified) => proto::RejectionReason::IdentityNotVerified,
+        Some(RejectionReason::ManifestlyUnfounded) => proto::RejectionReason::ManifestlyUnfounded,
+        Some(RejectionReason::Excessive) => proto::RejectionReason::Excessive,
+        Some(RejectionReason::NotPortable) => proto::RejectionReason::NotPortable,
+        Some(RejectionReason::ErasureException) => proto::RejectionReason::ErasureException,
+        Some(RejectionReason::CompellingGrounds) => proto::RejectionReason::CompellingGrounds,
+    }
+}
+
+fn event_kind(kind: EventKind) -> proto::RightsEventKind {
+    match kind {
+        EventKind::Submitted => proto::RightsEventKind::Submitted,
+        EventKind::StatusChanged => proto::RightsEventKind::StatusChanged,
+        EventKind::Extended => proto::RightsEventKind::Extended,
+        EventKind::TaskCreated => proto::RightsEventKind::TaskCreated,
+        EventKind::TaskCompleted => proto::RightsEventKind::TaskCompleted,
+    }
+}
+
+pub fn rights_event(organisation: &str, event: &EventRecord) -> proto::RightsEvent {
+    proto::RightsEvent {
+        id: event.id,
+        organisation: organisation.to_owned(),
+        request_id: event.request_id.clone(),
+        kind: event_kind(event.kind).into(),
+        status: status_out(event.status).into(),
+        task_id: event.task_id.unwrap_or_default(),
+        recipient: event.recipient.clone().unwrap_or_default(),
+        at: Some(timestamp(event.at)),
+        actor: event.actor.clone(),
+        note: event.note.clone().unwrap_or_default(),
+    }
+}
+
+pub fn rights_task(
+    organisation: &str,
+    task: &TaskRecord,
+    recipient_name: &str,
+) -> proto::RightsTask {
+    proto::RightsTask {
+        id: task.id,
+        organisation: organisation.to_owned(),
+        request_id: task.request_id.clone(),
+        r#type: request_kind_out(task.kind).into(),
+        recipient: task.recipient.clone(),
+        recipient_name: recipient_name.to_owned(),
+        purposes: task.purposes.clone(),
+        subject_ref: task.subject.to_hex(),
+        status: match task.status {
+            TaskStatus::Open => proto::TaskStatus::Open,
+            TaskStatus::Done => proto::TaskStatus::Done,
+        }
+        .into(),
+        created_at: Some(timestamp(task.created_at)),
+        completed_at: task.completed_at.map(timestamp),
+        completed_by: task.completed_by.clone().unwrap_or_default(),
+        note: task.note.clone().unwrap_or_default(),
+    }
+}
+
+fn purpose_note(note: &PurposeNote) -> proto::PurposeNote {
+    proto::PurposeNote {
+        purpose: note.purpose.clone(),
+        reason: note.reason.clone(),
+        article: note.article.clone(),
+    }
+}
+
+/// A request as the caller sees it; `today` decides whether it is overdue and `name` finds
+/// recipients' names.
+pub fn rights_request(
+    request: &RequestRecord,
+    today: jiff::civil::Date,
+    name: &dyn Fn(&str) -> String,
+) -> proto::RightsRequest {
+    let date = |day: Option<jiff::civil::Date>| day.map(|day| day.to_string()).unwrap_or_default();
+    proto::RightsRequest {
+        organisation: request.organisation.clone(),
+        request_id: request.request_id.clone(),
+        r#type: request_kind_out(request.kind).into(),
+        subject_ref: request.subject.to_hex(),
+        received_at: Some(timestamp(request.received_at)),
+        status: status_out(request.status).into(),
+        clock_started_on: date(request.clock.started_on),
+        due_on: date(request.due_on),
+        first_due_on: date(request.first_due_on),
+        extension_months: u32::try_from(request.clock.extension_months).unwrap_or_default(),
+        extension_reason: request.extension_reason.clone().unwrap_or_default(),
+        overdue: request.overdue(today),
+        purposes: request.purposes.clone(),
+        direct_marketing: request.direct_marketing,
+        details: request.details.clone().unwrap_or_default(),
+        rejection_reason: rejection_reason_out(request.rejection_reason).into(),
+        events: request
+            .events
+            .iter()
+            .map(|event| rights_event(&request.organisation, event))
+            .collect(),
+        tasks: request
+            .tasks
+            .iter()
+            .map(|task| rights_task(&request.organisation, task, &name(&task.recipient)))
+            .collect(),
+        retained: request.retained.iter().map(purpose_note).collect(),
+        portable: request.portable.iter().map(purpose_note).collect(),
+    }
+}
+
+pub fn access_report(
+    organisation: &Organisation,
+    info: &RevisionInfo,
+    subject: SubjectRef,
+    report: &AccessReport,
+) -> proto::AccessReport {
+    proto::AccessReport {
+        organisation: organisation.id.clone(),
+        controller: organisation.legal_name.clone(),
+        dpo: organisation.dpo.as_ref().map(|dpo| proto::Contact {
+            name: dpo.name.clone().unwrap_or_default(),
+            email: dpo.email.clone().unwrap_or_default(),
+            phone: dpo.phone.clone().unwrap_or_default(),
+            address: dpo.address.clone().unwrap_or_default(),
+        }),
+        revision: info.number,
+        generated_at: Some(timestamp(jiff::Timestamp::now())),
+        subject_ref: subject.to_hex(),
+        purposes: report
+            .purposes
+            .iter()
+            .map(|entry| {
+                let encoded = purpose(&entry.purpose);
+                proto::AccessPurpose {
+                    id: encoded.id,
+                    name: encoded.name,
+                    description: encoded.description,
+                    legal_basis: encoded.legal_basis,
+                    legal_basis_article: entry
+                        .purpose
+                        .legal_basis
+                        .map(LegalBasis::article)
+                        .unwrap_or_default()
+                        .to_owned(),
+                    categories: entry
+                        .categories
+                        .iter()
+                        .map(|(key, name)| proto::AccessCategory {
+                            key: key.clone(),
+                            name: name.clone(),
+                        })
+                        .collect(),
+                    recipients: entry
+                        .recipients
+                        .iter()
+                        .map(|recipient| proto::AccessRecipient {
+                            id: recipient.recipient.id.clone(),
+                            name: recipient.recipient.name.clone(),
+                            kind: recipient_kind(recipient.recipient.kind).into(),
+                            locations: recipient.transfers.iter().map(transfer).collect(),
+                        })
+                        .collect(),
+                    retention: encoded.retention,
+                    data_sources: encoded.data_sources,
+                    source: encoded.source,
+                }
+            })
+            .collect(),
+        rights: report
+            .rights
+            .iter()
+            .map(|right| proto::SubjectRight {
+                r#type: request_kind_out(right.kind).into(),
+                article: right.kind.article().to_owned(),
+                description: right.description.clone(),
+                purposes: right.purposes.clone(),
+            })
+            .collect(),
+        complaint: "the right to lodge a complaint with a supervisory authority (Art. 77)".to_owned(),
+        automated_decision_making: "no automated decision-making, including profiling, is recorded for these purposes (Art. 22)".to_owned(),
     }
 }
 

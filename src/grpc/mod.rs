@@ -4,7 +4,9 @@
 pub mod convert;
 mod decision;
 mod registry;
+mod rights;
 mod status;
+mod subject;
 
 use std::sync::{Arc, OnceLock};
 
@@ -12,6 +14,8 @@ use tonic::Status;
 
 pub use decision::DecisionApi;
 pub use registry::RegistryApi;
+pub use rights::RightsApi;
+pub use subject::SubjectApi;
 
 use crate::app::App;
 

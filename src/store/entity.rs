@@ -61,6 +61,7 @@ pub mod organisation_profile {
         pub dpo_address: Option<String>,
         #[sea_orm(column_type = "Text")]
         pub source: String,
+        pub clock_waits_for_identity: bool,
     }
 
     impl ActiveModelBehavior for ActiveModel {}
@@ -346,6 +347,240 @@ pub mod retention_rule_category {
         pub id: i32,
         pub retention_rule_id: i32,
         pub category_key: String,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod subject_consent {
+    use sea_orm::entity::prelude::*;
+
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "subject_consents")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub organisation_id: String,
+        pub subject: String,
+        pub purpose: String,
+        pub action: String,
+        pub at: i64,
+        pub notice_version: Option<String>,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub source: Option<String>,
+        pub parental: bool,
+        pub recorded_at: i64,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod subject_objection {
+    use sea_orm::entity::prelude::*;
+
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "subject_objections")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub organisation_id: String,
+        pub subject: String,
+        pub direct_marketing: bool,
+        pub purpose: Option<String>,
+        pub at: i64,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub compelling_grounds: Option<String>,
+        pub withdrawn_at: Option<i64>,
+        pub rights_request_id: Option<String>,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod subject_restriction {
+    use sea_orm::entity::prelude::*;
+
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "subject_restrictions")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub organisation_id: String,
+        pub subject: String,
+        pub from_at: i64,
+        pub lifted_at: Option<i64>,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub lift_note: Option<String>,
+        pub rights_request_id: Option<String>,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod subject_erasure {
+    use sea_orm::entity::prelude::*;
+
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "subject_erasures")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub organisation_id: String,
+        pub subject: String,
+        pub verified_at: i64,
+        pub rights_request_id: Option<String>,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod subject_birth {
+    use sea_orm::entity::prelude::*;
+
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "subject_births")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub organisation_id: String,
+        pub subject: String,
+        pub birth_date: Option<String>,
+        pub birth_year: Option<i32>,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod rights_request {
+    use sea_orm::entity::prelude::*;
+
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "rights_requests")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub organisation_id: String,
+        pub request_id: String,
+        pub payload_sha256: String,
+        pub kind: String,
+        pub subject: String,
+        pub received_at: i64,
+        pub status: String,
+        pub clock_started_on: Option<String>,
+        pub first_due_on: Option<String>,
+        pub due_on: Option<String>,
+        pub extension_months: i16,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub extension_reason: Option<String>,
+        pub direct_marketing: bool,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub details: Option<String>,
+        pub rejection_reason: Option<String>,
+        pub updated_at: i64,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod rights_request_purpose {
+    use sea_orm::entity::prelude::*;
+
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "rights_request_purposes")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub rights_request_id: i64,
+        pub purpose: String,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod rights_request_note {
+    use sea_orm::entity::prelude::*;
+
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "rights_request_notes")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub rights_request_id: i64,
+        pub kind: String,
+        pub purpose: String,
+        #[sea_orm(column_type = "Text")]
+        pub reason: String,
+        pub article: String,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod rights_task {
+    use sea_orm::entity::prelude::*;
+
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "rights_tasks")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub rights_request_id: i64,
+        pub organisation_id: String,
+        pub recipient: String,
+        pub status: String,
+        pub created_at: i64,
+        pub completed_at: Option<i64>,
+        pub completed_by: Option<String>,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub note: Option<String>,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod rights_task_purpose {
+    use sea_orm::entity::prelude::*;
+
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "rights_task_purposes")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub task_id: i64,
+        pub purpose: String,
+    }
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod rights_event {
+    use sea_orm::entity::prelude::*;
+
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "rights_events")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub organisation_id: String,
+        pub rights_request_id: i64,
+        pub task_id: Option<i64>,
+        pub kind: String,
+        pub status: String,
+        pub at: i64,
+        pub actor: String,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub note: Option<String>,
     }
 
     impl ActiveModelBehavior for ActiveModel {}

@@ -4,6 +4,8 @@
 
 pub mod entity;
 mod registry;
+mod rights;
+mod subjects;
 
 use std::time::Duration;
 
@@ -18,6 +20,7 @@ use sea_orm::{
 };
 
 pub use registry::{Applied, RevisionRecord, StoredRevision, sha256_hex};
+pub use rights::{NewRequest, RequestChange, RequestFilter, Submission};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -39,6 +42,19 @@ pub enum StoreError {
     ConcurrentApply(String),
     #[error("organisation {0:?} has no revision {1}")]
     NoSuchRevision(String, u64),
+    #[error("request id {0:?} is already taken by a request with another payload")]
+    RequestIdTaken(String),
+    #[error("no rights request {0:?}")]
+    NoSuchRequest(String),
+    #[error("no task {0}")]
+    NoSuchTask(u64),
+    #[error("task {0} is already done")]
+    TaskDone(u64),
+    #[error("rights request {request_id:?} moved to {current} meanwhile; read it again")]
+    StatusMoved {
+        request_id: String,
+        current: &'static str,
+    },
 }
 
 impl From<DbErr> for StoreError {

@@ -277,6 +277,7 @@ impl Rows {
             country: territory(&row.country)?,
             role: parse("role", &row.role)?,
             dpo: (dpo != Contact::default()).then_some(dpo),
+            clock_waits_for_identity: row.clock_waits_for_identity,
             source: row.source.clone(),
         })
     }
@@ -833,6 +834,7 @@ async fn insert_profile(
         dpo_email: Set(dpo.email),
         dpo_phone: Set(dpo.phone),
         dpo_address: Set(dpo.address),
+        clock_waits_for_identity: Set(organisation.clock_waits_for_identity),
         source: Set(organisation.source.clone()),
         ..Default::default()
     }

@@ -35,7 +35,7 @@ async fn migrations_go_down_and_up_again() {
         .await
         .expect("connect");
     store.migrate().await.expect("up");
-    assert_eq!(table_count(&store).await, 17);
+    assert_eq!(table_count(&store).await, 28);
     store.migrate().await.expect("up again is a no-op");
 
     Migrator::down(store.connection(), None)
@@ -44,7 +44,10 @@ async fn migrations_go_down_and_up_again() {
     assert_eq!(table_count(&store).await, 0);
 
     store.migrate().await.expect("up after down");
-    let app = App::load(store, Limits::default()).await.expect("load");
+    let key = purposed::domain::pseudonym::SubjectKey::generate().expect("key");
+    let app = App::load(store, Limits::default(), key)
+        .await
+        .expect("load");
     let applied = app
         .apply(&shop_manifest(), false, None)
         .await

@@ -10,6 +10,7 @@ use std::{
 
 use purposed::{
     config::Settings,
+    domain::pseudonym::SubjectKey,
     proto::{
         decision_service_client::DecisionServiceClient,
         registry_service_client::RegistryServiceClient,
@@ -161,12 +162,19 @@ impl Drop for TestApp {
     }
 }
 
+/// The subject key of the PostgreSQL tests (a SQLite file keeps a generated one beside it).
+pub const TEST_SUBJECT_KEY: &str =
+    "5ec2e7f00d5ec2e7f00d5ec2e7f00d5ec2e7f00d5ec2e7f00d5ec2e7f00d5ec2";
+
 pub fn settings(database_url: &str) -> Settings {
     let mut settings = Settings::new(
         "127.0.0.1:0".parse().expect("loopback address"),
         database_url,
     );
     settings.database_retry = Duration::from_millis(50);
+    if database_url.starts_with("postgres") {
+        settings.subject_key = Some(SubjectKey::from_hex(TEST_SUBJECT_KEY).expect("test key"));
+    }
     settings
 }
 

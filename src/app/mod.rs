@@ -1,6 +1,11 @@
 //! The application: what the service does, independent of gRPC. It owns the compiled
-//! catalog (swapped atomically after each apply), the store, and the limits; the gRPC
-//! handlers decode a request, call one method here and encode the result.
+//! catalog (swapped atomically after each apply), the subjects' state in memory, the store
+//! and the limits; the gRPC handlers decode a request, call one method here and encode the
+//! result.
+
+mod cache;
+mod rights;
+mod subjects;
 
 use std::{sync::Arc, time::Duration};
 
@@ -15,6 +20,7 @@ use crate::{
         diff::{self, DecisionChange},
         engine::{CompiledPolicy, Question, RevisionInfo},
         policy::Registry,
+        pseudonym::{SubjectKey, SubjectRef},
         subject::SubjectState,
     },
     error::Error,
@@ -76,6 +82,11 @@ pub struct RecipientOutcome {
     pub outcome: Outcome,
 }
 
+pub use cache::SubjectCache;
+pub use rights::{EventStream, ListInput, RequestInput, SubmitOutcome, TransitionInput};
+pub use subjects::ConsentInput;
+pub use subjects::ObjectionTarget;
+
 pub struct App {
     catalog: ArcSwap<Catalog>,
     /// Bumped after every swap, to wake Checks waiting for a revision.
@@ -84,6 +95,12 @@ pub struct App {
     /// Serialises this server's applies; the database serialises them across servers.
     apply_lock: Mutex<()>,
     limits: Limits,
+    subject_key: SubjectKey,
+    subjects: SubjectCache,
+    /// Bumped after every write of rights events, to wake their watchers.
+    rights_events: watch::Sender<u64>,
+    /// Set when the server shuts down, to end long-lived streams.
+    stopping: watch::Sender<bool>,
 }
 
 pub fn compile(stored: StoredRevision) -> Arc<CompiledPolicy> {
@@ -98,8 +115,8 @@ pub fn compile(stored: StoredRevision) -> Arc<CompiledPolicy> {
 }
 
 impl App {
-    /// Loads and compiles every revision in the store.
-    pub async fn load(store: Store, limits: Limits) -> Result<App, Error> {
+    /// Loads and compiles every revision in the store, and every subject's state.
+    pub async fn load(store: Store, limits: Limits, subject_key: SubjectKey) -> Result<App, Error> {
         let organisations = store.load_all().await?;
         let catalog = Catalog::new(organisations.into_iter().map(|(organisation, revisions)| {
             (
@@ -107,13 +124,49 @@ impl App {
                 History::new(revisions.into_iter().map(compile).collect()),
             )
         }));
+        let subjects = SubjectCache::default();
+        let mut organisation_ids: std::collections::HashMap<String, Arc<str>> = Default::default();
+        for (organisation, subject, history) in store.load_subject_histories().await? {
+            let shared = organisation_ids
+                .entry(organisation.clone())
+                .or_insert_with(|| organisation.as_str().into())
+                .clone();
+            subjects.put(shared, subject, history.state());
+        }
+        tracing::info!(subjects = subjects.len(), "subject state loaded");
         Ok(App {
             catalog: ArcSwap::from_pointee(catalog),
             generation: watch::channel(0).0,
             store,
             apply_lock: Mutex::new(()),
             limits,
+            subject_key,
+            subjects,
+            rights_events: watch::channel(0).0,
+            stopping: watch::channel(false).0,
         })
+    }
+
+    /// Ends the long-lived streams, so that a shutdown can drain.
+    pub fn stop_streams(&self) {
+        self.stopping.send_replace(true);
+    }
+
+    /// The pseudonym of a raw subject identifier within an organisation.
+    pub fn pseudonymise(&self, organisation: &str, subject: &str) -> SubjectRef {
+        self.subject_key.pseudonymise(organisation, subject)
+    }
+
+    /// The subject's state as Checks see it.
+    fn subject_state(&self, organisation: &str, subject: SubjectRef) -> Arc<SubjectState> {
+        self.subjects
+            .get(organisation, subject)
+            .unwrap_or_else(|| Arc::new(SubjectState::default()))
+    }
+
+    /// The organisation's latest compiled registry, or NOT_FOUND.
+    fn latest(&self, organisation: &str) -> Result<Arc<CompiledPolicy>, Error> {
+        self.policy(organisation, None)
     }
 
     pub fn limits(&self) -> &Limits {
@@ -168,13 +221,15 @@ impl App {
             collected_at: input.collected_at,
             satisfied_conditions: &input.satisfied_conditions,
         };
-        // Subject state is not recorded yet: a subject has none, so consent-based purposes
-        // find no consent.
-        let empty = SubjectState::default();
-        let subject = input.subject.as_ref().map(|_| &empty);
+        let subject = input.subject.as_deref().map(|raw| {
+            self.subject_state(
+                &input.organisation,
+                self.pseudonymise(&input.organisation, raw),
+            )
+        });
         self.catalog
             .load()
-            .decide(&input.organisation, when, &question, subject)
+            .decide(&input.organisation, when, &question, subject.as_deref())
     }
 
     /// Decides many questions against one snapshot of the catalog, in order.
@@ -231,8 +286,13 @@ impl App {
         } else {
             policy.engaged_recipients(&input.purpose)
         };
-        let empty = SubjectState::default();
-        let subject = input.subject.as_ref().map(|_| &empty);
+        let subject = input.subject.as_deref().map(|raw| {
+            self.subject_state(
+                &input.organisation,
+                self.pseudonymise(&input.organisation, raw),
+            )
+        });
+        let subject = subject.as_deref();
         let mut recipients = Vec::new();
         for recipient in candidates {
             let question = Question {

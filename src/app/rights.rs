@@ -1,0 +1,746 @@
+//! RightsService: requests, their lifecycle and deadline, their effects on the subject's
+//! state and the recipients' tasks. Each step plans its change from the domain rules and the
+//! store applies it in one transaction; the subject's entry in memory follows.
+
+use std::{pin::Pin, sync::Arc, time::Duration};
+
+use jiff::{Timestamp, civil::Date};
+use sha2::{Digest, Sha256};
+use tokio_stream::Stream;
+
+use super::{App, subjects::moment};
+use crate::{
+    domain::{
+        Spelling,
+        access::{self, AccessReport},
+        calendar,
+        engine::CompiledPolicy,
+        geo::Territory,
+        pseudonym::SubjectRef,
+        rights::{
+            self, Clock, EventKind, EventRecord, NewEvent, NoteKind, RejectionReason, RequestKind,
+            RequestRecord, Status, TaskRecord,
+        },
+        subject::{
+            ConsentAction, ConsentEvent, Objection, ObjectionScope, SubjectState, SubjectWrite,
+        },
+    },
+    error::{Error, FieldViolation},
+    store::{NewRequest, RequestChange, RequestFilter, Submission},
+};
+
+const SYSTEM: &str = "system";
+/// How often a watcher looks for events written by other servers.
+const WATCH_POLL: Duration = Duration::from_secs(5);
+const WATCH_BATCH: u64 = 100;
+
+/// A request to submit, with ids validated.
+#[derive(Clone, Debug)]
+pub struct RequestInput {
+    pub organisation: String,
+    pub request_id: String,
+    pub kind: RequestKind,
+    pub subject: String,
+    pub received_at: Option<Timestamp>,
+    pub purposes: Vec<String>,
+    pub direct_marketing: bool,
+    pub details: Option<String>,
+    pub actor: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct SubmitOutcome {
+    pub request: RequestRecord,
+    /// False when the same request was submitted before.
+    pub created: bool,
+}
+
+/// A move along the lifecycle.
+#[derive(Clone, Debug)]
+pub struct TransitionInput {
+    pub organisation: String,
+    pub request_id: String,
+    pub status: Status,
+    pub actor: String,
+    pub note: Option<String>,
+    pub rejection_reason: Option<RejectionReason>,
+}
+
+/// Filters of a listing.
+#[derive(Clone, Debug, Default)]
+pub struct ListInput {
+    pub statuses: Vec<Status>,
+    pub kinds: Vec<RequestKind>,
+    pub overdue: bool,
+    pub due_before: Option<Date>,
+}
+
+/// The stream of an organisation's events.
+pub type EventStream = Pin<Box<dyn Stream<Item = Result<EventRecord, Error>> + Send>>;
+
+/// What identifies a submission: a retry must send the same.
+fn payload_hash(input: &RequestInput, subject: SubjectRef) -> String {
+    let mut purposes = input.purposes.clone();
+    purposes.sort();
+    let mut hash = Sha256::new();
+    for part in [
+        input.kind.as_str().to_owned(),
+        subject.to_hex(),
+        input
+            .received_at
+            .map(|at| at.to_string())
+            .unwrap_or_default(),
+        purposes.join(","),
+        input.direct_marketing.to_string(),
+        input.details.clone().unwrap_or_default(),
+    ] {
+        hash.update((part.len() as u64).to_be_bytes());
+        hash.update(part.as_bytes());
+    }
+    hex::encode(hash.finalize())
+}
+
+fn event(
+    kind: EventKind,
+    status: Status,
+    actor: &str,
+    note: impl Into<Option<String>>,
+) -> NewEvent {
+    NewEvent {
+        kind,
+        status,
+        actor: actor.to_owned(),
+        note: note.into(),
+    }
+}
+
+impl App {
+    fn country(policy: &CompiledPolicy) -> Territory {
+        policy.registry().organisation.country
+    }
+
+    /// Today in the organisation's country.
+    pub fn today(country: Territory) -> Date {
+        calendar::local_date(country, Timestamp::now())
+    }
+
+    fn bump_rights_events(&self) {
+        self.rights_events
+            .send_modify(|generation| *generation += 1);
+    }
+
+    /// Checks the purposes a request names against the registry.
+    fn request_purposes(policy: &CompiledPolicy, input: &RequestInput) -> Result<(), Error> {
+        let mut violations = Vec::new();
+        match input.kind {
+            RequestKind::Objection => {
+                if input.direct_marketing != input.purposes.is_empty() {
+                    violations.push(FieldViolation::new(
+                        "purposes",
+                        "an objection names either purposes (Art. 21(1)) or direct_marketing (Art. 21(2)), not both and not neither",
+                    ));
+                }
+            }
+            RequestKind::WithdrawConsent => {
+                if input.direct_marketing {
+                    violations.push(FieldViolation::new(
+                        "direct_marketing",
+                        "belongs to an objection, not to a withdrawal of consent",
+                    ));
+                }
+            }
+            _ => {
+                if !input.purposes.is_empty() || input.direct_marketing {
+                    violations.push(FieldViolation::new(
+                        "purposes",
+                        "only an objection or a withdrawal of consent names purposes",
+                    ));
+                }
+            }
+        }
+        for (index, id) in input.purposes.iter().enumerate() {
+            let field = format!("purposes[{index}]");
+            let Some(purpose) = policy.registry().purpose(id) else {
+                violations.push(FieldViolation::new(
+                    field,
+                    format!("unknown purpose {id:?}"),
+                ));
+                continue;
+            };
+            match input.kind {
+                RequestKind::WithdrawConsent if !purpose.rests_on_consent() => {
+                    violations.push(FieldViolation::new(
+                        field,
+                        format!("purpose {id:?} does not rest on consent"),
+                    ));
+                }
+                RequestKind::Objection => {
+                    let target = super::ObjectionTarget::Purpose(id.clone());
+                    if let Err(error) = Self::objectionable(policy, &input.organisation, &target) {
+                        violations.push(FieldViolation::new(field, error.to_string()));
+                    }
+                }
+                _ => {}
+            }
+        }
+        if violations.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::InvalidArgument(violations))
+        }
+    }
+
+    /// Records a request. A withdrawal of consent and an objection take effect at once; the
+    /// first and an objection to direct marketing also complete at once.
+    pub async fn submit_rights_request(&self, input: RequestInput) -> Result<SubmitOutcome, Error> {
+        let policy = self.latest(&input.organisation)?;
+        let now = Timestamp::now();
+        let received_at = moment("received_at", input.received_at, now)?;
+        Self::request_purposes(&policy, &input)?;
+        let subject = self.pseudonymise(&input.organisation, &input.subject);
+        let state = self.subject_state(&input.organisation, subject);
+        let country = Self::country(&policy);
+        let clock = Clock {
+            started_on: Some(calendar::local_date(country, received_at)),
+            extension_months: 0,
+        };
+
+        let mut writes = Vec::new();
+        let mut events = Vec::new();
+        let mut status = Status::Received;
+        match input.kind {
+            RequestKind::WithdrawConsent => {
+                let withdrawn = rights::consents_to_withdraw(
+                    policy.registry(),
+                    &state,
+                    &input.purposes,
+                    received_at,
+                );
+                for purpose in &withdrawn {
+                    writes.push(SubjectWrite::Consent {
+                        event: ConsentEvent {
+                            purpose: purpose.as_str().into(),
+                            action: ConsentAction::Withdraw,
+                            at: received_at,
+                            notice_version: None,
+                            parental: false,
+                        },
+                        source: Some(format!("rights request {}", input.request_id)),
+                    });
+                }
+                let note = if withdrawn.is_empty() {
+                    "no consent was on record to withdraw".to_owned()
+                } else {
+                    format!(
+                        "consent withdrawn at once for {} (Art. 7(3))",
+                        withdrawn.join(", ")
+                    )
+                };
+                events.push(event(
+                    EventKind::Submitted,
+                    Status::Received,
+                    &input.actor,
+                    None,
+                ));
+                events.push(event(
+                    EventKind::StatusChanged,
+                    Status::Completed,
+                    SYSTEM,
+                    note,
+                ));
+                status = Status::Completed;
+            }
+            RequestKind::Objection if input.direct_marketing => {
+                writes.push(SubjectWrite::Objection {
+                    objection: Objection {
+                        scope: ObjectionScope::DirectMarketing,
+                        at: received_at,
+                        compelling_grounds: None,
+                        withdrawn_at: None,
+                    },
+                    rights_request_id: Some(input.request_id.clone()),
+                });
+                events.push(event(
+                    EventKind::Submitted,
+                    Status::Received,
+                    &input.actor,
+                    None,
+                ));
+                events.push(event(
+                    EventKind::StatusChanged,
+                    Status::Completed,
+                    SYSTEM,
+                    "the objection to direct marketing is absolute and applies at once (Art. 21(2),(3))".to_owned(),
+                ));
+                status = Status::Completed;
+            }
+            RequestKind::Objection => {
+                for purpose in &input.purposes {
+                    writes.push(SubjectWrite::Objection {
+                        objection: Objection {
+                            scope: ObjectionScope::Purpose(purpose.as_str().into()),
+                            at: received_at,
+                            compelling_grounds: None,
+                            withdrawn_at: None,
+                        },
+                        rights_request_id: Some(input.request_id.clone()),
+                    });
+                }
+                events.push(event(
+                    EventKind::Submitted,
+                    Status::Received,
+                    &input.actor,
+                    "the objection applies at once; compelling grounds, if any, are recorded by rejecting the request with them (Art. 21(1))".to_owned(),
+                ));
+            }
+            _ => events.push(event(
+                EventKind::Submitted,
+                Status::Received,
+                &input.actor,
+                None,
+            )),
+        }
+
+        let due = clock.due(country);
+        let new = NewRequest {
+            organisation: input.organisation.clone(),
+            request_id: input.request_id.clone(),
+            payload_sha256: payload_hash(&input, subject),
+            kind: input.kind,
+            subject,
+            received_at,
+            status,
+            clock,
+            first_due_on: clock.first_due(country),
+            due_on: due,
+            purposes: input.purposes.clone(),
+            direct_marketing: input.direct_marketing,
+            details: input.details.clone(),
+            events,
+            subject_writes: writes,
+        };
+        let (request, created) = match self.store.submit_request(&new, now).await? {
+            Submission::Created(request) => (request, true),
+            Submission::Replayed(request) => (request, false),
+        };
+        if created {
+            if !new.subject_writes.is_empty() {
+                self.refresh_subject(&input.organisation, subject).await?;
+            }
+            self.bump_rights_events();
+            tracing::info!(
+                organisation = %input.organisation,
+                request_id = %input.request_id,
+                kind = input.kind.as_str(),
+                subject = %subject,
+                status = request.status.as_str(),
+                "rights request submitted"
+            );
+        }
+        Ok(SubmitOutcome { request, created })
+    }
+
+    pub async fn rights_request(
+        &self,
+        organisation: &str,
+        request_id: &str,
+    ) -> Result<RequestRecord, Error> {
+        self.latest(organisation)?;
+        self.store
+            .request(organisation, request_id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no rights request {request_id:?}")))
+    }
+
+    /// Requests matching the filters, oldest first, after `after`; and the key of the next
+    /// page.
+    pub async fn list_rights_requests(
+        &self,
+        organisation: &str,
+        filters: &ListInput,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<(Vec<RequestRecord>, Option<u64>), Error> {
+        let policy = self.latest(organisation)?;
+        let filter = RequestFilter {
+            statuses: filters.statuses.clone(),
+            kinds: filters.kinds.clone(),
+            overdue_on: filters.overdue.then(|| Self::today(Self::country(&policy))),
+            due_before: filters.due_before,
+        };
+        let mut page = self
+            .store
+            .list_requests(organisation, &filter, after, limit as u64 + 1)
+            .await?;
+        let next = if page.len() > limit {
+            page.truncate(limit);
+            page.last().map(|(id, _)| *id)
+        } else {
+            None
+        };
+        Ok((page.into_iter().map(|(_, request)| request).collect(), next))
+    }
+
+    /// Moves a request along its lifecycle and applies what the move means.
+    pub async fn transition_rights_request(
+        &self,
+        input: TransitionInput,
+    ) -> Result<RequestRecord, Error> {
+        let policy = self.latest(&input.organisation)?;
+        let request = self
+            .rights_request(&input.organisation, &input.request_id)
+            .await?;
+        let from = request.status;
+        let to = input.status;
+        if !from.may_become(to) {
+            return Err(Error::FailedPrecondition(format!(
+                "rights request {:?} is {}; it cannot become {}",
+                request.request_id,
+                from.as_str().to_uppercase(),
+                to.as_str().to_uppercase()
+            )));
+        }
+        match (to, input.rejection_reason) {
+            (Status::Rejected, None) => {
+                return Err(Error::invalid(
+                    "rejection_reason",
+                    "a rejection needs its reason",
+                ));
+            }
+            (Status::Rejected, Some(reason)) if !reason.fits(request.kind) => {
+                return Err(Error::invalid(
+                    "rejection_reason",
+                    format!(
+                        "{} does not end a {} request",
+                        reason.as_str(),
+                        request.kind.as_str()
+                    ),
+                ));
+            }
+            (Status::Rejected, Some(RejectionReason::CompellingGrounds))
+                if input.note.is_none() =>
+            {
+                return Err(Error::invalid(
+                    "note",
+                    "the compelling grounds must be stated (Art. 21(1))",
+                ));
+            }
+            (Status::Rejected, _) => {}
+            (_, Some(_)) => {
+                return Err(Error::invalid(
+                    "rejection_reason",
+                    "only a rejection has a reason",
+                ));
+            }
+            (_, None) => {}
+        }
+        if to == Status::Completed && request.open_tasks() > 0 {
+            return Err(Error::FailedPrecondition(format!(
+                "rights request {:?} has {} open task(s); it completes when they are done",
+                request.request_id,
+                request.open_tasks()
+            )));
+        }
+
+        let organisation = policy.registry().organisation.clone();
+        let country = organisation.country;
+        let now = Timestamp::now();
+        let mut clock = request.clock;
+        if to == Status::IdentityPending && organisation.clock_waits_for_identity {
+            clock.started_on = None;
+        }
+        if to == Status::Verified && clock.started_on.is_none() {
+            // The clock waited for identity proof, which arrived today.
+            clock.started_on = Some(calendar::local_date(country, now));
+        }
+
+        let mut change = RequestChange {
+            organisation: input.organisation.clone(),
+            request_id: input.request_id.clone(),
+            expected_status: from,
+            status: to,
+            rejection_reason: input.rejection_reason,
+            clock,
+            first_due_on: clock.first_due(country),
+            due_on: clock.due(country),
+            extension_reason: request.extension_reason.clone(),
+            events: vec![event(
+                EventKind::StatusChanged,
+                to,
+                &input.actor,
+                input.note.clone(),
+            )],
+            tasks: Vec::new(),
+            events_after_tasks: Vec::new(),
+            subject_writes: Vec::new(),
+            notes: Vec::new(),
+        };
+        let state = self.subject_state(&input.organisation, request.subject);
+        if to == Status::Verified {
+            self.plan_verification(&request, &policy, &state, now, &mut change);
+        }
+        if let (Status::Rejected, Some(RejectionReason::CompellingGrounds), Some(grounds)) =
+            (to, input.rejection_reason, &input.note)
+        {
+            for purpose in &request.purposes {
+                change.subject_writes.push(SubjectWrite::CompellingGrounds {
+                    purpose: purpose.clone(),
+                    grounds: grounds.clone(),
+                });
+            }
+        }
+
+        let stored = self.store.change_request(&change, now).await?;
+        if !change.subject_writes.is_empty() {
+            self.refresh_subject(&input.organisation, request.subject)
+                .await?;
+        }
+        self.bump_rights_events();
+        tracing::info!(
+            organisation = %input.organisation,
+            request_id = %input.request_id,
+            from = from.as_str(),
+            to = stored.status.as_str(),
+            tasks = change.tasks.len(),
+            "rights request moved"
+        );
+        Ok(stored)
+    }
+
+    /// What verification means for each kind: a restriction or an erasure takes effect, the
+    /// recipients to tell get their tasks, and portability finds its scope.
+    fn plan_verification(
+        &self,
+        request: &RequestRecord,
+        policy: &CompiledPolicy,
+        state: &SubjectState,
+        now: Timestamp,
+        change: &mut RequestChange,
+    ) {
+        let registry = policy.registry();
+        let request_id = Some(request.request_id.clone());
+        match request.kind {
+            RequestKind::Restriction => change.subject_writes.push(SubjectWrite::Restriction {
+                from: now,
+                rights_request_id: request_id,
+            }),
+            RequestKind::Erasure => change.subject_writes.push(SubjectWrite::Erasure {
+                verified_at: now,
+                rights_request_id: request_id,
+            }),
+            RequestKind::Portability => {
+                let portable = rights::portable_purposes(registry, state);
+                if portable.is_empty() {
+                    change.status = Status::Rejected;
+                    change.rejection_reason = Some(RejectionReason::NotPortable);
+                    change.events_after_tasks.push(event(
+                        EventKind::StatusChanged,
+                        Status::Rejected,
+                        SYSTEM,
+                        "no purpose rests on the subject's consent or on a contract with the subject (Art. 20(1)(a))".to_owned(),
+                    ));
+                } else {
+                    change
+                        .notes
+                        .extend(portable.into_iter().map(|note| (NoteKind::Portable, note)));
+                }
+            }
+            _ => {}
+        }
+        if request.kind.notifies_recipients() {
+            let (tasks, retained) = rights::fan_out(request.kind, registry, state);
+            change
+                .notes
+                .extend(retained.into_iter().map(|note| (NoteKind::Retained, note)));
+            let (status, note) = if tasks.is_empty() {
+                (
+                    Status::Completed,
+                    "no recipient receives the subject's data; nothing to tell (Art. 19)"
+                        .to_owned(),
+                )
+            } else {
+                (
+                    Status::InProgress,
+                    format!("{} recipient(s) to tell (Art. 19)", tasks.len()),
+                )
+            };
+            change.status = status;
+            change
+                .events_after_tasks
+                .push(event(EventKind::StatusChanged, status, SYSTEM, note));
+            change.tasks = tasks;
+        }
+    }
+
+    /// Extends the deadline once, by one or two months, before the first due date.
+    pub async fn extend_rights_request(
+        &self,
+        organisation: &str,
+        request_id: &str,
+        months: i8,
+        reason: &str,
+        actor: &str,
+    ) -> Result<RequestRecord, Error> {
+        let policy = self.latest(organisation)?;
+        let request = self.rights_request(organisation, request_id).await?;
+        let country = Self::country(&policy);
+        let clock = rights::extend(
+            request.clock,
+            request.status,
+            country,
+            months,
+            Self::today(country),
+        )
+        .map_err(|refused| match refused {
+            rights::ExtensionRefused::Length(_) => Error::invalid("months", refused.to_string()),
+            _ => Error::FailedPrecondition(format!("rights request {request_id:?}: {refused}")),
+        })?;
+        let due = clock.due(country);
+        let note = format!(
+            "extended by {months} month(s) to {}: {reason}",
+            due.map(|day| day.to_string()).unwrap_or_default()
+        );
+        let change = RequestChange {
+            organisation: organisation.to_owned(),
+            request_id: request_id.to_owned(),
+            expected_status: request.status,
+            status: request.status,
+            rejection_reason: request.rejection_reason,
+            clock,
+            first_due_on: request.first_due_on,
+            due_on: due,
+            extension_reason: Some(reason.to_owned()),
+            events: vec![event(EventKind::Extended, request.status, actor, note)],
+            tasks: Vec::new(),
+            events_after_tasks: Vec::new(),
+            subject_writes: Vec::new(),
+            notes: Vec::new(),
+        };
+        let stored = self.store.change_request(&change, Timestamp::now()).await?;
+        self.bump_rights_events();
+        tracing::info!(organisation, request_id, months, "rights request extended");
+        Ok(stored)
+    }
+
+    pub async fn list_rights_tasks(
+        &self,
+        organisation: &str,
+        request_id: Option<&str>,
+        open_only: bool,
+        after: Option<u64>,
+        limit: usize,
+    ) -> Result<(Vec<TaskRecord>, Option<u64>), Error> {
+        self.latest(organisation)?;
+        let mut tasks = self
+            .store
+            .list_tasks(organisation, request_id, open_only, after, limit as u64 + 1)
+            .await?;
+        let next = if tasks.len() > limit {
+            tasks.truncate(limit);
+            tasks.last().map(|task| task.id)
+        } else {
+            None
+        };
+        Ok((tasks, next))
+    }
+
+    pub async fn complete_rights_task(
+        &self,
+        organisation: &str,
+        task_id: u64,
+        actor: &str,
+        note: Option<String>,
+    ) -> Result<(TaskRecord, RequestRecord), Error> {
+        self.latest(organisation)?;
+        let (task, request) = self
+            .store
+            .complete_task(organisation, task_id, actor, note, Timestamp::now())
+            .await?;
+        self.bump_rights_events();
+        tracing::info!(organisation, task_id, request_id = %request.request_id, status = request.status.as_str(), "rights task completed");
+        Ok((task, request))
+    }
+
+    /// The Art. 15(1) information for a verified access request.
+    pub async fn access_report(
+        &self,
+        organisation: &str,
+        request_id: &str,
+    ) -> Result<(RequestRecord, Arc<CompiledPolicy>, AccessReport), Error> {
+        let policy = self.latest(organisation)?;
+        let request = self.rights_request(organisation, request_id).await?;
+        if request.kind != RequestKind::Access {
+            return Err(Error::FailedPrecondition(format!(
+                "rights request {request_id:?} is a {} request, not an access request",
+                request.kind.as_str()
+            )));
+        }
+        if !matches!(
+            request.status,
+            Status::Verified | Status::InProgress | Status::Completed
+        ) {
+            return Err(Error::FailedPrecondition(format!(
+                "rights request {request_id:?} is {}: the requester's identity is not verified",
+                request.status.as_str().to_uppercase()
+            )));
+        }
+        let state = self.subject_state(organisation, request.subject);
+        let report = access::access_report(&policy, &state, Self::today(Self::country(&policy)));
+        Ok((request, policy, report))
+    }
+
+    /// The organisation's events after `after`, then live, until the server stops or the
+    /// watcher goes away.
+    pub fn watch_rights_events(
+        self: &Arc<Self>,
+        organisation: &str,
+        after: u64,
+    ) -> Result<EventStream, Error> {
+        self.latest(organisation)?;
+        let (sender, receiver) = tokio::sync::mpsc::channel(64);
+        let app = self.clone();
+        let organisation = organisation.to_owned();
+        tokio::spawn(async move {
+            let mut generation = app.rights_events.subscribe();
+            let mut stopping = app.stopping.subscribe();
+            let mut last = after;
+            loop {
+                generation.borrow_and_update();
+                match app
+                    .store
+                    .events_after(&organisation, last, WATCH_BATCH)
+                    .await
+                {
+                    Ok(events) => {
+                        let full = events.len() as u64 == WATCH_BATCH;
+                        for event in events {
+                            last = event.id;
+                            if sender.send(Ok(event)).await.is_err() {
+                                return;
+                            }
+                        }
+                        if full {
+                            continue;
+                        }
+                    }
+                    Err(error) => {
+                        let _ = sender.send(Err(Error::from(error))).await;
+                        return;
+                    }
+                }
+                if *stopping.borrow() {
+                    return;
+                }
+                tokio::select! {
+                    _ = generation.changed() => {}
+                    _ = stopping.changed() => return,
+                    () = sender.closed() => return,
+                    () = tokio::time::sleep(WATCH_POLL) => {}
+                }
+            }
+        });
+        Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(
+            receiver,
+        )))
+    }
+}

@@ -1,0 +1,416 @@
+//! The subject repository: consent ledger, objections, restrictions, erasures and births,
+//! keyed by organisation and pseudonym.
+
+use std::{collections::HashMap, sync::Arc};
+
+use jiff::Timestamp;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, TransactionTrait, sea_query::OnConflict,
+};
+
+use super::{Store, StoreError, entity::*, from_micros, micros};
+use crate::domain::{
+    Spelling,
+    pseudonym::SubjectRef,
+    subject::{
+        Birth, ConsentEvent, ConsentRecord, Erasure, ErasureRecord, Objection, ObjectionRecord,
+        ObjectionScope, Restriction, RestrictionRecord, SubjectHistory, SubjectWrite,
+    },
+};
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what} {value:?}"))
+}
+
+fn optional_micros(value: Option<i64>) -> Result<Option<Timestamp>, StoreError> {
+    value.map(from_micros).transpose()
+}
+
+/// Shares one `Arc<str>` among equal ids, so a million subjects do not each carry copies.
+#[derive(Default)]
+struct Interner(HashMap<String, Arc<str>>);
+
+impl Interner {
+    fn get(&mut self, text: &str) -> Arc<str> {
+        if let Some(shared) = self.0.get(text) {
+            return shared.clone();
+        }
+        let shared: Arc<str> = text.into();
+        self.0.insert(text.to_owned(), shared.clone());
+        shared
+    }
+}
+
+/// Rows of one or all subjects, grouped by (organisation, subject).
+type Key = (String, String);
+
+fn consent(
+    row: subject_consent::Model,
+    interner: &mut Interner,
+) -> Result<(Key, ConsentRecord), StoreError> {
+    let record = ConsentRecord {
+        event: ConsentEvent {
+            purpose: interner.get(&row.purpose),
+            action: row
+                .action
+                .parse()
+                .map_err(|_| corrupt("consent action", &row.action))?,
+            at: from_micros(row.at)?,
+            notice_version: row
+                .notice_version
+                .as_deref()
+                .map(|version| interner.get(version)),
+            parental: row.parental,
+        },
+        source: row.source,
+        recorded_at: from_micros(row.recorded_at)?,
+    };
+    Ok(((row.organisation_id, row.subject), record))
+}
+
+fn objection(
+    row: subject_objection::Model,
+    interner: &mut Interner,
+) -> Result<(Key, ObjectionRecord), StoreError> {
+    let scope = match (row.direct_marketing, row.purpose.as_deref()) {
+        (true, None) => ObjectionScope::DirectMarketing,
+        (false, Some(purpose)) => ObjectionScope::Purpose(interner.get(purpose)),
+        _ => return Err(corrupt("objection scope", &row.id.to_string())),
+    };
+    let record = ObjectionRecord {
+        objection: Objection {
+            scope,
+            at: from_micros(row.at)?,
+            compelling_grounds: row.compelling_grounds.as_deref().map(Arc::from),
+            withdrawn_at: optional_micros(row.withdrawn_at)?,
+        },
+        rights_request_id: row.rights_request_id,
+    };
+    Ok(((row.organisation_id, row.subject), record))
+}
+
+fn restriction(row: subject_restriction::Model) -> Result<(Key, RestrictionRecord), StoreError> {
+    let record = RestrictionRecord {
+        restriction: Restriction {
+            from: from_micros(row.from_at)?,
+            lifted_at: optional_micros(row.lifted_at)?,
+        },
+        lift_note: row.lift_note,
+        rights_request_id: row.rights_request_id,
+    };
+    Ok(((row.organisation_id, row.subject), record))
+}
+
+fn erasure(row: subject_erasure::Model) -> Result<(Key, ErasureRecord), StoreError> {
+    let record = ErasureRecord {
+        erasure: Erasure {
+            verified_at: from_micros(row.verified_at)?,
+        },
+        rights_request_id: row.rights_request_id,
+    };
+    Ok(((row.organisation_id, row.subject), record))
+}
+
+fn birth(row: subject_birth::Model) -> Result<(Key, Birth), StoreError> {
+    let birth = match (&row.birth_date, row.birth_year) {
+        (Some(date), _) => Birth::Date(date.parse().map_err(|_| corrupt("birth date", date))?),
+        (None, Some(year)) => {
+            Birth::Year(i16::try_from(year).map_err(|_| corrupt("birth year", &year.to_string()))?)
+        }
+        (None, None) => return Err(corrupt("birth", &row.id.to_string())),
+    };
+    Ok(((row.organisation_id, row.subject), birth))
+}
+
+async fn histories(
+    db: &impl ConnectionTrait,
+    scope: Option<(&str, &str)>,
+) -> Result<HashMap<Key, SubjectHistory>, StoreError> {
+    macro_rules! rows {
+        ($entity:ident) => {{
+            let mut query = $entity::Entity::find();
+            if let Some((organisation, subject)) = scope {
+                query = query
+                    .filter($entity::Column::OrganisationId.eq(organisation))
+                    .filter($entity::Column::Subject.eq(subject));
+            }
+            query.order_by_asc($entity::Column::Id).all(db).await?
+        }};
+    }
+    let mut interner = Interner::default();
+    let mut histories: HashMap<Key, SubjectHistory> = HashMap::new();
+    for row in rows!(subject_consent) {
+        let (key, record) = consent(row, &mut interner)?;
+        histories.entry(key).or_default().consents.push(record);
+    }
+    for row in rows!(subject_objection) {
+        let (key, record) = objection(row, &mut interner)?;
+        histories.entry(key).or_default().objections.push(record);
+    }
+    for row in rows!(subject_restriction) {
+        let (key, record) = restriction(row)?;
+        histories.entry(key).or_default().restrictions.push(record);
+    }
+    for row in rows!(subject_erasure) {
+        let (key, record) = erasure(row)?;
+        // The first verified erasure is the one that counts.
+        histories
+            .entry(key)
+            .or_default()
+            .erasure
+            .get_or_insert(record);
+    }
+    for row in rows!(subject_birth) {
+        let (key, birth) = birth(row)?;
+        histories.entry(key).or_default().birth = Some(birth);
+    }
+    Ok(histories)
+}
+
+/// Applies one write of a subject's state inside a transaction.
+pub(super) async fn write(
+    db: &impl ConnectionTrait,
+    organisation: &str,
+    subject: SubjectRef,
+    write: &SubjectWrite,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let subject = subject.to_hex();
+    match write {
+        SubjectWrite::Consent { event, source } => {
+            subject_consent::ActiveModel {
+                organisation_id: Set(organisation.to_owned()),
+                subject: Set(subject),
+                purpose: Set(event.purpose.to_string()),
+                action: Set(event.action.as_str().to_owned()),
+                at: Set(micros(event.at)),
+                notice_version: Set(event.notice_version.as_deref().map(str::to_owned)),
+                source: Set(source.clone()),
+                parental: Set(event.parental),
+                recorded_at: Set(micros(now)),
+                ..Default::default()
+            }
+            .insert(db)
+            .await?;
+        }
+        SubjectWrite::Objection {
+            objection,
+            rights_request_id,
+        } => {
+            let (direct_marketing, purpose) = match &objection.scope {
+                ObjectionScope::DirectMarketing => (true, None),
+                ObjectionScope::Purpose(purpose) => (false, Some(purpose.to_string())),
+            };
+            subject_objection::ActiveModel {
+                organisation_id: Set(organisation.to_owned()),
+                subject: Set(subject),
+                direct_marketing: Set(direct_marketing),
+                purpose: Set(purpose),
+                at: Set(micros(objection.at)),
+                compelling_grounds: Set(objection.compelling_grounds.as_deref().map(str::to_owned)),
+                withdrawn_at: Set(objection.withdrawn_at.map(micros)),
+                rights_request_id: Set(rights_request_id.clone()),
+                ..Default::default()
+            }
+            .insert(db)
+            .await?;
+        }
+        SubjectWrite::CompellingGrounds { purpose, grounds } => {
+            subject_objection::Entity::update_many()
+                .col_expr(
+                    subject_objection::Column::CompellingGrounds,
+                    sea_orm::sea_query::Expr::value(grounds.clone()),
+                )
+                .filter(subject_objection::Column::OrganisationId.eq(organisation))
+                .filter(subject_objection::Column::Subject.eq(subject))
+                .filter(subject_objection::Column::Purpose.eq(purpose.as_str()))
+                .filter(subject_objection::Column::WithdrawnAt.is_null())
+                .exec(db)
+                .await?;
+        }
+        SubjectWrite::Restriction {
+            from,
+            rights_request_id,
+        } => {
+            subject_restriction::ActiveModel {
+                organisation_id: Set(organisation.to_owned()),
+                subject: Set(subject),
+                from_at: Set(micros(*from)),
+                lifted_at: Set(None),
+                lift_note: Set(None),
+                rights_request_id: Set(rights_request_id.clone()),
+                ..Default::default()
+            }
+            .insert(db)
+            .await?;
+        }
+        SubjectWrite::Erasure {
+            verified_at,
+            rights_request_id,
+        } => {
+            subject_erasure::ActiveModel {
+                organisation_id: Set(organisation.to_owned()),
+                subject: Set(subject),
+                verified_at: Set(micros(*verified_at)),
+                rights_request_id: Set(rights_request_id.clone()),
+                ..Default::default()
+            }
+            .insert(db)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Every subject's state, for the in-memory cache.
+    pub async fn load_subject_histories(
+        &self,
+    ) -> Result<Vec<(String, SubjectRef, SubjectHistory)>, StoreError> {
+        histories(&self.db, None)
+            .await?
+            .into_iter()
+            .map(|((organisation, subject), history)| {
+                let reference =
+                    SubjectRef::from_hex(&subject).ok_or_else(|| corrupt("subject", &subject))?;
+                Ok((organisation, reference, history))
+            })
+            .collect()
+    }
+
+    /// One subject's history.
+    pub async fn subject_history(
+        &self,
+        organisation: &str,
+        subject: SubjectRef,
+    ) -> Result<SubjectHistory, StoreError> {
+        let hex = subject.to_hex();
+        Ok(histories(&self.db, Some((organisation, &hex)))
+            .await?
+            .remove(&(organisation.to_owned(), hex))
+            .unwrap_or_default())
+    }
+
+    /// Applies writes to one subject in one transaction.
+    pub async fn write_subject(
+        &self,
+        organisation: &str,
+        subject: SubjectRef,
+        writes: &[SubjectWrite],
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin().await?;
+        for one in writes {
+            write(&txn, organisation, subject, one, now).await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Marks the standing objection (to direct marketing, or to `purpose`) withdrawn; false
+    /// when none stands.
+    pub async fn withdraw_objection(
+        &self,
+        organisation: &str,
+        subject: SubjectRef,
+        purpose: Option<&str>,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut update = subject_objection::Entity::update_many()
+            .col_expr(
+                subject_objection::Column::WithdrawnAt,
+                sea_orm::sea_query::Expr::value(micros(at)),
+            )
+            .filter(subject_objection::Column::OrganisationId.eq(organisation))
+            .filter(subject_objection::Column::Subject.eq(subject.to_hex()))
+            .filter(subject_objection::Column::WithdrawnAt.is_null());
+        update = match purpose {
+            Some(purpose) => update.filter(subject_objection::Column::Purpose.eq(purpose)),
+            None => update.filter(subject_objection::Column::DirectMarketing.eq(true)),
+        };
+        Ok(update.exec(&self.db).await?.rows_affected > 0)
+    }
+
+    /// Records compelling grounds against the standing objection to `purpose`; false when
+    /// none stands.
+    pub async fn record_grounds(
+        &self,
+        organisation: &str,
+        subject: SubjectRef,
+        purpose: &str,
+        grounds: &str,
+    ) -> Result<bool, StoreError> {
+        let result = subject_objection::Entity::update_many()
+            .col_expr(
+                subject_objection::Column::CompellingGrounds,
+                sea_orm::sea_query::Expr::value(grounds.to_owned()),
+            )
+            .filter(subject_objection::Column::OrganisationId.eq(organisation))
+            .filter(subject_objection::Column::Subject.eq(subject.to_hex()))
+            .filter(subject_objection::Column::Purpose.eq(purpose))
+            .filter(subject_objection::Column::WithdrawnAt.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected > 0)
+    }
+
+    /// Lifts the standing restriction; false when none stands.
+    pub async fn lift_restriction(
+        &self,
+        organisation: &str,
+        subject: SubjectRef,
+        at: Timestamp,
+        note: &str,
+    ) -> Result<bool, StoreError> {
+        let result = subject_restriction::Entity::update_many()
+            .col_expr(
+                subject_restriction::Column::LiftedAt,
+                sea_orm::sea_query::Expr::value(micros(at)),
+            )
+            .col_expr(
+                subject_restriction::Column::LiftNote,
+                sea_orm::sea_query::Expr::value(note.to_owned()),
+            )
+            .filter(subject_restriction::Column::OrganisationId.eq(organisation))
+            .filter(subject_restriction::Column::Subject.eq(subject.to_hex()))
+            .filter(subject_restriction::Column::LiftedAt.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(result.rows_affected > 0)
+    }
+
+    /// Records the subject's birth, replacing what was known.
+    pub async fn set_birth(
+        &self,
+        organisation: &str,
+        subject: SubjectRef,
+        birth: Birth,
+    ) -> Result<(), StoreError> {
+        let (birth_date, birth_year) = match birth {
+            Birth::Date(date) => (Some(date.to_string()), None),
+            Birth::Year(year) => (None, Some(i32::from(year))),
+        };
+        subject_birth::Entity::insert(subject_birth::ActiveModel {
+            organisation_id: Set(organisation.to_owned()),
+            subject: Set(subject.to_hex()),
+            birth_date: Set(birth_date),
+            birth_year: Set(birth_year),
+            ..Default::default()
+        })
+        .on_conflict(
+            OnConflict::columns([
+                subject_birth::Column::OrganisationId,
+                subject_birth::Column::Subject,
+            ])
+            .update_columns([
+                subject_birth::Column::BirthDate,
+                subject_birth::Column::BirthYear,
+            ])
+            .to_owned(),
+        )
+        .exec(&self.db)
+        .await?;
+        Ok(())
+    }
+}
