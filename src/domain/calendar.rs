@@ -379,3 +379,7 @@ mod tests {
         assert_eq!(local_date(territory("US"), at), date(2026, 3, 4));
     }
 }
+
+#[cfg(test)]
+#[path = "calendar_tests.rs"]
+mod deadline_tests;

@@ -1112,3 +1112,149 @@ fn deny_overrides_in_any_order() {
     }
     assert_eq!(Decision::from_reasons(&[]), Decision::Allow);
 }
+
+mod monotonic {
+    //! Property: withdrawing consent or objecting never grants anything. For random subject
+    //! states, adding a withdrawal or an objection leaves every decision as restrictive or
+    //! more (ALLOW > CONDITIONAL > DENY).
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const PURPOSES: [&str; 6] = [
+        "service",
+        "newsletter",
+        "analytics",
+        "backup",
+        "bookkeeping",
+        "draft",
+    ];
+    const CATEGORIES: [&str; 5] = [
+        "user.contact.email",
+        "user.online.usage",
+        "user.financial",
+        "user.contact.phone",
+        "user",
+    ];
+    const RECIPIENTS: [&str; 5] = ["eu-host", "partner", "us-dpf", "sg-code", "acme"];
+
+    fn rank(decision: Decision) -> u8 {
+        match decision {
+            Decision::Deny => 0,
+            Decision::Conditional => 1,
+            Decision::Allow => 2,
+        }
+    }
+
+    fn moment(offset: i64) -> Timestamp {
+        ts("2026-01-01T00:00:00Z")
+            .checked_add(jiff::SignedDuration::from_hours(offset))
+            .unwrap()
+    }
+
+    fn consent_event() -> impl Strategy<Value = ConsentEvent> {
+        (0..PURPOSES.len(), any::<bool>(), 0_i64..1000, any::<bool>()).prop_map(
+            |(purpose, grant, hour, parental)| ConsentEvent {
+                purpose: PURPOSES[purpose].into(),
+                action: if grant {
+                    ConsentAction::Grant
+                } else {
+                    ConsentAction::Withdraw
+                },
+                at: moment(hour),
+                notice_version: None,
+                parental,
+            },
+        )
+    }
+
+    fn objection() -> impl Strategy<Value = Objection> {
+        (
+            proptest::option::of(0..PURPOSES.len()),
+            0_i64..1000,
+            any::<bool>(),
+        )
+            .prop_map(|(purpose, hour, grounds)| Objection {
+                scope: match purpose {
+                    None => ObjectionScope::DirectMarketing,
+                    Some(index) => ObjectionScope::Purpose(PURPOSES[index].into()),
+                },
+                at: moment(hour),
+                compelling_grounds: grounds.then(|| "fraud prevention".into()),
+                withdrawn_at: None,
+            })
+    }
+
+    fn state() -> impl Strategy<Value = SubjectState> {
+        (
+            proptest::collection::vec(consent_event(), 0..8),
+            proptest::collection::vec(objection(), 0..3),
+            proptest::option::of(2000_i16..2020),
+        )
+            .prop_map(|(consents, objections, born)| SubjectState {
+                consents,
+                objections,
+                birth: born.map(Birth::Year),
+                ..SubjectState::default()
+            })
+    }
+
+    /// A withdrawal of one purpose, or an objection without grounds, after every other event.
+    fn restriction_of_rights() -> impl Strategy<Value = Result<usize, Option<usize>>> {
+        prop_oneof![
+            (0..PURPOSES.len()).prop_map(Ok),
+            proptest::option::of(0..PURPOSES.len()).prop_map(Err),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn withdrawals_and_objections_only_remove_permissions(before in state(), added in restriction_of_rights()) {
+            let policy = policy();
+            let later = moment(2000);
+            let mut after = before.clone();
+            match added {
+                Ok(purpose) => after.consents.push(ConsentEvent {
+                    purpose: PURPOSES[purpose].into(),
+                    action: ConsentAction::Withdraw,
+                    at: later,
+                    notice_version: None,
+                    parental: false,
+                }),
+                Err(purpose) => after.objections.push(Objection {
+                    scope: match purpose {
+                        None => ObjectionScope::DirectMarketing,
+                        Some(index) => ObjectionScope::Purpose(PURPOSES[index].into()),
+                    },
+                    at: later,
+                    compelling_grounds: None,
+                    withdrawn_at: None,
+                }),
+            }
+            let asked_at = moment(3000);
+            for purpose in PURPOSES {
+                for category in CATEGORIES {
+                    for recipient in RECIPIENTS {
+                        let question = Question {
+                            purpose,
+                            category,
+                            recipient,
+                            at: asked_at,
+                            collected_at: None,
+                            satisfied_conditions: &[],
+                        };
+                        let old = policy.decide(&question, Some(&before)).decision;
+                        let new = policy.decide(&question, Some(&after)).decision;
+                        prop_assert!(
+                            rank(new) <= rank(old),
+                            "{purpose}/{category}/{recipient}: {old:?} became {new:?} after {added:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
