@@ -73,6 +73,10 @@ struct ServeArgs {
     /// Database connections in the pool.
     #[arg(long, env = "PURPOSED_DATABASE_POOL", default_value_t = 8)]
     database_pool: u32,
+    /// Key of the subject pseudonyms (HMAC-SHA256), 64 or more hex digits. Required with
+    /// PostgreSQL; with SQLite a generated key is kept beside the database file.
+    #[arg(long, env = "PURPOSED_SUBJECT_KEY", hide_env_values = true)]
+    subject_key: Option<String>,
 }
 
 #[derive(Args)]
@@ -154,6 +158,12 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     settings.demo = args.demo;
     settings.limits.max_manifest_bytes = args.max_manifest_bytes;
     settings.store.max_connections = args.database_pool.max(1);
+    settings.subject_key = args
+        .subject_key
+        .as_deref()
+        .map(purposed::domain::pseudonym::SubjectKey::from_hex)
+        .transpose()
+        .map_err(|error| format!("PURPOSED_SUBJECT_KEY: {error}"))?;
     let application = Application::build(settings)
         .await
         .map_err(|error| error.to_string())?;

@@ -127,6 +127,7 @@ async fn serve_logs_json_and_stops_cleanly_on_sigterm() {
             &database.url,
         ])
         .env_remove("RUST_LOG")
+        .env("PURPOSED_SUBJECT_KEY", crate::support::TEST_SUBJECT_KEY)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true)

@@ -9,5 +9,7 @@ mod cli;
 mod decision;
 mod health;
 mod registry;
+mod rights;
 mod seeds;
 mod store;
+mod subjects;

@@ -13,7 +13,8 @@ use purposed::{
     domain::pseudonym::SubjectKey,
     proto::{
         decision_service_client::DecisionServiceClient,
-        registry_service_client::RegistryServiceClient,
+        registry_service_client::RegistryServiceClient, rights_service_client::RightsServiceClient,
+        subject_service_client::SubjectServiceClient,
     },
     startup::{Application, StartupError},
 };
@@ -131,6 +132,14 @@ impl TestApp {
 
     pub fn registry(&self) -> RegistryServiceClient<Channel> {
         RegistryServiceClient::new(self.channel.clone())
+    }
+
+    pub fn subjects(&self) -> SubjectServiceClient<Channel> {
+        SubjectServiceClient::new(self.channel.clone())
+    }
+
+    pub fn rights(&self) -> RightsServiceClient<Channel> {
+        RightsServiceClient::new(self.channel.clone())
     }
 
     pub fn health(&self) -> HealthClient<Channel> {
