@@ -16,7 +16,7 @@ fn days(year: i32, month: u32, day: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-fn civil(days_since_epoch: i64) -> (i32, u32, u32) {
+fn civil(days_since_epoch: i64) -> Day {
     let z = days_since_epoch + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
@@ -28,6 +28,12 @@ fn civil(days_since_epoch: i64) -> (i32, u32, u32) {
     let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
     (year, month, day)
 }
+
+/// A year, month and day.
+type Day = (i32, u32, u32);
+
+/// The countries checked, with their typed-in holidays.
+const COUNTRIES: [(&str, &[Day]); 4] = [("LV", LV), ("NO", NO), ("PL", PL), ("DE", DE)];
 
 fn leap(year: i32) -> bool {
     (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
@@ -47,7 +53,7 @@ fn weekday(days_since_epoch: i64) -> i64 {
     (days_since_epoch + 3).rem_euclid(7)
 }
 
-const LV: &[(i32, u32, u32)] = &[
+const LV: &[Day] = &[
     (2026, 1, 1),
     (2026, 4, 3),
     (2026, 4, 5),
@@ -79,7 +85,7 @@ const LV: &[(i32, u32, u32)] = &[
     (2028, 1, 1),
 ];
 
-const NO: &[(i32, u32, u32)] = &[
+const NO: &[Day] = &[
     (2026, 1, 1),
     (2026, 4, 2),
     (2026, 4, 3),
@@ -106,7 +112,7 @@ const NO: &[(i32, u32, u32)] = &[
     (2028, 1, 1),
 ];
 
-const PL: &[(i32, u32, u32)] = &[
+const PL: &[Day] = &[
     (2026, 1, 1),
     (2026, 1, 6),
     (2026, 4, 5),
@@ -139,7 +145,7 @@ const PL: &[(i32, u32, u32)] = &[
     (2028, 1, 6),
 ];
 
-const DE: &[(i32, u32, u32)] = &[
+const DE: &[Day] = &[
     (2026, 1, 1),
     (2026, 4, 3),
     (2026, 4, 6),
@@ -180,11 +186,9 @@ fn expected_deadline(
 
 #[test]
 fn every_receipt_date_of_2026_and_2027_matches_the_second_calculation() {
-    let countries: [(&str, &[(i32, u32, u32)]); 4] =
-        [("LV", LV), ("NO", NO), ("PL", PL), ("DE", DE)];
     let (first, last) = (days(2026, 1, 1), days(2027, 12, 31));
     let mut checked = 0;
-    for (code, holidays) in countries {
+    for (code, holidays) in COUNTRIES {
         let country = Territory::parse(code).unwrap();
         for day in first..=last {
             let (year, month, number) = civil(day);
@@ -208,9 +212,7 @@ fn every_receipt_date_of_2026_and_2027_matches_the_second_calculation() {
 #[test]
 fn the_typed_in_holidays_are_the_computed_ones() {
     // The other direction: every computed holiday of 2026-2027 is in the typed-in lists.
-    let countries: [(&str, &[(i32, u32, u32)]); 4] =
-        [("LV", LV), ("NO", NO), ("PL", PL), ("DE", DE)];
-    for (code, holidays) in countries {
+    for (code, holidays) in COUNTRIES {
         let country = Territory::parse(code).unwrap();
         for day in days(2026, 1, 1)..=days(2027, 12, 31) {
             let (year, month, number) = civil(day);
