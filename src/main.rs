@@ -1,6 +1,8 @@
 //! The `purposed` command: run the server, migrate a database, apply a manifest, or ask a
 //! running server a question.
 
+mod rights_cli;
+
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
@@ -48,6 +50,12 @@ enum Command {
     Apply(ApplyArgs),
     /// Ask a running server one question and print the decision with its reasons.
     Check(CheckArgs),
+    /// The rights desk: submit, show, list and move data-subject requests.
+    #[command(subcommand)]
+    Rights(rights_cli::RightsCommand),
+    /// Subject state: show it, record consent.
+    #[command(subcommand)]
+    Subject(rights_cli::SubjectCommand),
 }
 
 #[derive(Args)]
@@ -143,6 +151,8 @@ async fn main() -> ExitCode {
         Command::Migrate(args) => migrate(args).await,
         Command::Apply(args) => apply(args).await,
         Command::Check(args) => check(args).await,
+        Command::Rights(command) => rights_cli::rights(command).await,
+        Command::Subject(command) => rights_cli::subject(command).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -198,3 +198,130 @@ async fn serve_logs_json_and_stops_cleanly_on_sigterm() {
         "{messages:?}"
     );
 }
+
+#[tokio::test]
+async fn the_rights_desk_from_the_command_line() {
+    let app = spawn_demo().await;
+    let server = app.url();
+    let run = |args: Vec<&str>| {
+        let mut all = args;
+        all.extend(["--server", server.as_str()]);
+        let owned: Vec<String> = all.into_iter().map(str::to_owned).collect();
+        async move {
+            let borrowed: Vec<&str> = owned.iter().map(String::as_str).collect();
+            let output = purposed(&borrowed).await;
+            assert!(
+                output.status.success(),
+                "{:?}: {}",
+                borrowed,
+                text(&output.stderr)
+            );
+            text(&output.stdout)
+        }
+    };
+    let consented = run(vec![
+        "subject",
+        "consent",
+        "--organisation",
+        "pro-balances",
+        "--subject",
+        "anna@example.ee",
+        "--purpose",
+        "newsletter",
+        "--notice-version",
+        "2026-01",
+    ])
+    .await;
+    assert!(
+        consented.contains("granted newsletter (notice 2026-01)"),
+        "{consented}"
+    );
+    assert!(
+        !consented.contains("anna@example.ee"),
+        "the raw identifier never comes back"
+    );
+
+    let submitted = run(vec![
+        "rights",
+        "submit",
+        "--organisation",
+        "pro-balances",
+        "--request-id",
+        "dsr-1",
+        "--type",
+        "erasure",
+        "--subject",
+        "anna@example.ee",
+    ])
+    .await;
+    assert!(
+        submitted.starts_with("request dsr-1 (erasure) RECEIVED"),
+        "{submitted}"
+    );
+    let verified = run(vec![
+        "rights",
+        "transition",
+        "--organisation",
+        "pro-balances",
+        "--request-id",
+        "dsr-1",
+        "--to",
+        "verified",
+        "--note",
+        "confirmed",
+    ])
+    .await;
+    assert!(
+        verified.starts_with("request dsr-1 (erasure) IN_PROGRESS"),
+        "{verified}"
+    );
+    assert!(
+        verified.contains("kept      accounting [Art. 17(3)(b)]"),
+        "{verified}"
+    );
+    assert!(
+        verified.contains("mailchimp (Mailchimp) open"),
+        "{verified}"
+    );
+
+    let listed = run(vec![
+        "rights",
+        "list",
+        "--organisation",
+        "pro-balances",
+        "--status",
+        "in-progress",
+    ])
+    .await;
+    assert!(listed.starts_with("dsr-1 "), "{listed}");
+    let shown = run(vec![
+        "subject",
+        "show",
+        "--organisation",
+        "pro-balances",
+        "--subject",
+        "anna@example.ee",
+    ])
+    .await;
+    assert!(shown.contains("erasure verified"), "{shown}");
+
+    let illegal = purposed(&[
+        "rights",
+        "transition",
+        "--organisation",
+        "pro-balances",
+        "--request-id",
+        "dsr-1",
+        "--to",
+        "received",
+        "--server",
+        &server,
+    ])
+    .await;
+    assert!(!illegal.status.success());
+    assert!(
+        text(&illegal.stderr).contains("IN_PROGRESS"),
+        "{}",
+        text(&illegal.stderr)
+    );
+}

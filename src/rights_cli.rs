@@ -1,0 +1,602 @@
+//! `purposed rights ...` and `purposed subject ...`: the rights desk and subject state for
+//! operators, through a running server.
+
+use clap::{Args, Subcommand, ValueEnum};
+use purposed::proto::{
+    self, rights_service_client::RightsServiceClient, subject_service_client::SubjectServiceClient,
+};
+
+use crate::{ServerArgs, connect, describe, timestamp};
+
+#[derive(Subcommand)]
+pub enum RightsCommand {
+    /// Record a rights request (idempotent by --request-id).
+    Submit(SubmitArgs),
+    /// Show one request with its deadline, tasks and events.
+    Show(ShowArgs),
+    /// List requests, oldest first.
+    List(ListArgs),
+    /// Move a request along its lifecycle.
+    Transition(TransitionArgs),
+    /// Extend a deadline once, by one or two months, before the first due date.
+    Extend(ExtendArgs),
+    /// Mark a recipient's task done.
+    CompleteTask(CompleteTaskArgs),
+}
+
+#[derive(Subcommand)]
+pub enum SubjectCommand {
+    /// Show what is recorded about a subject.
+    Show(SubjectArgs),
+    /// Record that a subject gave or withdrew consent to a purpose.
+    Consent(ConsentArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Kind {
+    Access,
+    Rectification,
+    Erasure,
+    Restriction,
+    Portability,
+    Objection,
+    WithdrawConsent,
+}
+
+impl Kind {
+    fn proto(self) -> proto::RightsRequestType {
+        match self {
+            Kind::Access => proto::RightsRequestType::Access,
+            Kind::Rectification => proto::RightsRequestType::Rectification,
+            Kind::Erasure => proto::RightsRequestType::Erasure,
+            Kind::Restriction => proto::RightsRequestType::Restriction,
+            Kind::Portability => proto::RightsRequestType::Portability,
+            Kind::Objection => proto::RightsRequestType::Objection,
+            Kind::WithdrawConsent => proto::RightsRequestType::WithdrawConsent,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum RequestStatus {
+    Received,
+    IdentityPending,
+    Verified,
+    InProgress,
+    Completed,
+    Rejected,
+    Cancelled,
+}
+
+impl RequestStatus {
+    fn proto(self) -> proto::RightsRequestStatus {
+        match self {
+            RequestStatus::Received => proto::RightsRequestStatus::Received,
+            RequestStatus::IdentityPending => proto::RightsRequestStatus::IdentityPending,
+            RequestStatus::Verified => proto::RightsRequestStatus::Verified,
+            RequestStatus::InProgress => proto::RightsRequestStatus::InProgress,
+            RequestStatus::Completed => proto::RightsRequestStatus::Completed,
+            RequestStatus::Rejected => proto::RightsRequestStatus::Rejected,
+            RequestStatus::Cancelled => proto::RightsRequestStatus::Cancelled,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum Rejection {
+    IdentityNotVerified,
+    ManifestlyUnfounded,
+    Excessive,
+    NotPortable,
+    ErasureException,
+    CompellingGrounds,
+}
+
+impl Rejection {
+    fn proto(self) -> proto::RejectionReason {
+        match self {
+            Rejection::IdentityNotVerified => proto::RejectionReason::IdentityNotVerified,
+            Rejection::ManifestlyUnfounded => proto::RejectionReason::ManifestlyUnfounded,
+            Rejection::Excessive => proto::RejectionReason::Excessive,
+            Rejection::NotPortable => proto::RejectionReason::NotPortable,
+            Rejection::ErasureException => proto::RejectionReason::ErasureException,
+            Rejection::CompellingGrounds => proto::RejectionReason::CompellingGrounds,
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct SubmitArgs {
+    #[arg(long)]
+    organisation: String,
+    /// Your id of the request; submitting it again returns the stored request.
+    #[arg(long)]
+    request_id: String,
+    #[arg(long = "type", value_enum)]
+    kind: Kind,
+    /// The subject's identifier (pseudonymised by the server).
+    #[arg(long)]
+    subject: String,
+    /// When it was received, RFC 3339 (default: now).
+    #[arg(long)]
+    received_at: Option<jiff::Timestamp>,
+    /// A purpose objected to, or whose consent is withdrawn (repeatable).
+    #[arg(long = "purpose")]
+    purposes: Vec<String>,
+    /// An objection to all direct marketing.
+    #[arg(long)]
+    direct_marketing: bool,
+    /// The subject's words, for example what to rectify.
+    #[arg(long)]
+    details: Option<String>,
+    #[arg(long, default_value = "cli")]
+    actor: String,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+#[derive(Args)]
+pub struct ShowArgs {
+    #[arg(long)]
+    organisation: String,
+    #[arg(long)]
+    request_id: String,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+#[derive(Args)]
+pub struct ListArgs {
+    #[arg(long)]
+    organisation: String,
+    /// Only this status (repeatable).
+    #[arg(long = "status", value_enum)]
+    statuses: Vec<RequestStatus>,
+    /// Only this type (repeatable).
+    #[arg(long = "type", value_enum)]
+    kinds: Vec<Kind>,
+    /// Only open requests past their due date.
+    #[arg(long)]
+    overdue: bool,
+    /// Only requests due before this day (YYYY-MM-DD).
+    #[arg(long)]
+    due_before: Option<String>,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+#[derive(Args)]
+pub struct TransitionArgs {
+    #[arg(long)]
+    organisation: String,
+    #[arg(long)]
+    request_id: String,
+    /// The status to move to.
+    #[arg(long, value_enum)]
+    to: RequestStatus,
+    /// Why, for a rejection.
+    #[arg(long, value_enum)]
+    rejection_reason: Option<Rejection>,
+    #[arg(long)]
+    note: Option<String>,
+    #[arg(long, default_value = "cli")]
+    actor: String,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+#[derive(Args)]
+pub struct ExtendArgs {
+    #[arg(long)]
+    organisation: String,
+    #[arg(long)]
+    request_id: String,
+    /// One or two further months.
+    #[arg(long)]
+    months: u32,
+    /// Why; the subject must be told.
+    #[arg(long)]
+    reason: String,
+    #[arg(long, default_value = "cli")]
+    actor: String,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+#[derive(Args)]
+pub struct CompleteTaskArgs {
+    #[arg(long)]
+    organisation: String,
+    #[arg(long)]
+    task_id: u64,
+    #[arg(long)]
+    note: Option<String>,
+    #[arg(long, default_value = "cli")]
+    actor: String,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+#[derive(Args)]
+pub struct SubjectArgs {
+    #[arg(long)]
+    organisation: String,
+    /// The subject's identifier (pseudonymised by the server).
+    #[arg(long)]
+    subject: String,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+#[derive(Args)]
+pub struct ConsentArgs {
+    #[arg(long)]
+    organisation: String,
+    #[arg(long)]
+    subject: String,
+    #[arg(long)]
+    purpose: String,
+    /// Record a withdrawal instead of a grant.
+    #[arg(long)]
+    withdraw: bool,
+    #[arg(long)]
+    notice_version: Option<String>,
+    #[arg(long)]
+    source: Option<String>,
+    /// Given or authorised by the holder of parental responsibility.
+    #[arg(long)]
+    parental: bool,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+fn name_of(text: &str, prefix: &str) -> String {
+    text.trim_start_matches(prefix).to_owned()
+}
+
+fn kind_name(value: i32) -> String {
+    proto::RightsRequestType::try_from(value)
+        .map(|kind| name_of(kind.as_str_name(), "RIGHTS_REQUEST_TYPE_").to_lowercase())
+        .unwrap_or_else(|_| value.to_string())
+}
+
+fn status_name(value: i32) -> String {
+    proto::RightsRequestStatus::try_from(value)
+        .map(|status| name_of(status.as_str_name(), "RIGHTS_REQUEST_STATUS_"))
+        .unwrap_or_else(|_| value.to_string())
+}
+
+fn when(at: &Option<prost_types::Timestamp>) -> String {
+    at.as_ref()
+        .and_then(|at| jiff::Timestamp::new(at.seconds, at.nanos).ok())
+        .map(|at| at.to_string())
+        .unwrap_or_else(|| "-".to_owned())
+}
+
+fn print_request(request: &proto::RightsRequest) {
+    println!(
+        "request {} ({}) {}{}",
+        request.request_id,
+        kind_name(request.r#type),
+        status_name(request.status),
+        if request.overdue { "  OVERDUE" } else { "" }
+    );
+    println!("  subject   {}", request.subject_ref);
+    println!("  received  {}", when(&request.received_at));
+    if request.due_on.is_empty() {
+        println!("  due       (the clock waits for identity proof)");
+    } else {
+        println!(
+            "  due       {} (clock started {})",
+            request.due_on, request.clock_started_on
+        );
+    }
+    if request.extension_months > 0 {
+        println!(
+            "  extended  by {} month(s) from {}: {}",
+            request.extension_months, request.first_due_on, request.extension_reason
+        );
+    }
+    if !request.purposes.is_empty() {
+        println!("  purposes  {}", request.purposes.join(", "));
+    }
+    if request.direct_marketing {
+        println!("  objection to all direct marketing");
+    }
+    if let Ok(reason) = proto::RejectionReason::try_from(request.rejection_reason)
+        && reason != proto::RejectionReason::Unspecified
+    {
+        println!(
+            "  rejected  {}",
+            name_of(reason.as_str_name(), "REJECTION_REASON_").to_lowercase()
+        );
+    }
+    for note in &request.retained {
+        println!(
+            "  kept      {} [{}]: {}",
+            note.purpose, note.article, note.reason
+        );
+    }
+    for note in &request.portable {
+        println!(
+            "  portable  {} [{}]: {}",
+            note.purpose, note.article, note.reason
+        );
+    }
+    if !request.tasks.is_empty() {
+        println!("tasks:");
+        for task in &request.tasks {
+            let state = if task.status() == proto::TaskStatus::Done {
+                "done"
+            } else {
+                "open"
+            };
+            println!(
+                "  #{} {} ({}) {state}; purposes: {}",
+                task.id,
+                task.recipient,
+                task.recipient_name,
+                task.purposes.join(", ")
+            );
+        }
+    }
+    if !request.events.is_empty() {
+        println!("events:");
+        for event in &request.events {
+            let kind = proto::RightsEventKind::try_from(event.kind)
+                .map(|kind| name_of(kind.as_str_name(), "RIGHTS_EVENT_KIND_"))
+                .unwrap_or_default();
+            let note = if event.note.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", event.note)
+            };
+            println!(
+                "  #{} {} {kind} -> {} by {}{note}",
+                event.id,
+                when(&event.at),
+                status_name(event.status),
+                event.actor
+            );
+        }
+    }
+}
+
+pub async fn rights(command: RightsCommand) -> Result<(), String> {
+    match command {
+        RightsCommand::Submit(args) => {
+            let mut client = RightsServiceClient::new(connect(&args.server.server).await?);
+            let response = client
+                .submit_rights_request(proto::SubmitRightsRequestRequest {
+                    organisation: args.organisation,
+                    request_id: args.request_id,
+                    r#type: args.kind.proto().into(),
+                    subject: args.subject,
+                    received_at: args.received_at.map(timestamp),
+                    purposes: args.purposes,
+                    direct_marketing: args.direct_marketing,
+                    details: args.details.unwrap_or_default(),
+                    actor: args.actor,
+                })
+                .await
+                .map_err(|status| describe(&status))?
+                .into_inner();
+            if !response.created {
+                println!("(already submitted: the stored request)");
+            }
+            if let Some(request) = &response.request {
+                print_request(request);
+            }
+        }
+        RightsCommand::Show(args) => {
+            let mut client = RightsServiceClient::new(connect(&args.server.server).await?);
+            let response = client
+                .get_rights_request(proto::GetRightsRequestRequest {
+                    organisation: args.organisation,
+                    request_id: args.request_id,
+                })
+                .await
+                .map_err(|status| describe(&status))?
+                .into_inner();
+            if let Some(request) = &response.request {
+                print_request(request);
+            }
+        }
+        RightsCommand::List(args) => {
+            let mut client = RightsServiceClient::new(connect(&args.server.server).await?);
+            let mut page_token = String::new();
+            loop {
+                let page = client
+                    .list_rights_requests(proto::ListRightsRequestsRequest {
+                        organisation: args.organisation.clone(),
+                        statuses: args
+                            .statuses
+                            .iter()
+                            .map(|status| status.proto().into())
+                            .collect(),
+                        types: args.kinds.iter().map(|kind| kind.proto().into()).collect(),
+                        overdue: args.overdue,
+                        due_before: args.due_before.clone().unwrap_or_default(),
+                        page_size: 1000,
+                        page_token,
+                    })
+                    .await
+                    .map_err(|status| describe(&status))?
+                    .into_inner();
+                for request in &page.requests {
+                    println!(
+                        "{:<24} {:<16} {:<16} due {}{}",
+                        request.request_id,
+                        kind_name(request.r#type),
+                        status_name(request.status),
+                        if request.due_on.is_empty() {
+                            "-"
+                        } else {
+                            &request.due_on
+                        },
+                        if request.overdue { "  OVERDUE" } else { "" }
+                    );
+                }
+                if page.next_page_token.is_empty() {
+                    break;
+                }
+                page_token = page.next_page_token;
+            }
+        }
+        RightsCommand::Transition(args) => {
+            let mut client = RightsServiceClient::new(connect(&args.server.server).await?);
+            let response = client
+                .transition_rights_request(proto::TransitionRightsRequestRequest {
+                    organisation: args.organisation,
+                    request_id: args.request_id,
+                    status: args.to.proto().into(),
+                    actor: args.actor,
+                    note: args.note.unwrap_or_default(),
+                    rejection_reason: args
+                        .rejection_reason
+                        .map_or(proto::RejectionReason::Unspecified, Rejection::proto)
+                        .into(),
+                })
+                .await
+                .map_err(|status| describe(&status))?
+                .into_inner();
+            if let Some(request) = &response.request {
+                print_request(request);
+            }
+        }
+        RightsCommand::Extend(args) => {
+            let mut client = RightsServiceClient::new(connect(&args.server.server).await?);
+            let response = client
+                .extend_rights_request(proto::ExtendRightsRequestRequest {
+                    organisation: args.organisation,
+                    request_id: args.request_id,
+                    months: args.months,
+                    reason: args.reason,
+                    actor: args.actor,
+                })
+                .await
+                .map_err(|status| describe(&status))?
+                .into_inner();
+            if let Some(request) = &response.request {
+                print_request(request);
+            }
+        }
+        RightsCommand::CompleteTask(args) => {
+            let mut client = RightsServiceClient::new(connect(&args.server.server).await?);
+            let response = client
+                .complete_rights_task(proto::CompleteRightsTaskRequest {
+                    organisation: args.organisation,
+                    task_id: args.task_id,
+                    actor: args.actor,
+                    note: args.note.unwrap_or_default(),
+                })
+                .await
+                .map_err(|status| describe(&status))?
+                .into_inner();
+            if let Some(request) = &response.request {
+                print_request(request);
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn subject(command: SubjectCommand) -> Result<(), String> {
+    let state = match command {
+        SubjectCommand::Show(args) => {
+            let mut client = SubjectServiceClient::new(connect(&args.server.server).await?);
+            client
+                .get_subject_state(proto::GetSubjectStateRequest {
+                    organisation: args.organisation,
+                    subject: args.subject,
+                })
+                .await
+                .map_err(|status| describe(&status))?
+                .into_inner()
+                .state
+        }
+        SubjectCommand::Consent(args) => {
+            let mut client = SubjectServiceClient::new(connect(&args.server.server).await?);
+            let action = if args.withdraw {
+                proto::ConsentAction::Withdraw
+            } else {
+                proto::ConsentAction::Grant
+            };
+            client
+                .record_consent(proto::RecordConsentRequest {
+                    organisation: args.organisation,
+                    subject: args.subject,
+                    purpose: args.purpose,
+                    action: action.into(),
+                    notice_version: args.notice_version.unwrap_or_default(),
+                    source: args.source.unwrap_or_default(),
+                    at: None,
+                    parental: args.parental,
+                })
+                .await
+                .map_err(|status| describe(&status))?
+                .into_inner()
+                .state
+        }
+    };
+    let Some(state) = state else {
+        return Ok(());
+    };
+    println!("subject {} at {}", state.subject_ref, state.organisation);
+    if !state.birth_date.is_empty() {
+        println!("  born {}", state.birth_date);
+    } else if state.birth_year != 0 {
+        println!("  born in {}", state.birth_year);
+    }
+    for consent in &state.consents {
+        let action = if consent.action() == proto::ConsentAction::Withdraw {
+            "withdrew"
+        } else {
+            "granted"
+        };
+        println!(
+            "  consent  {} {action} {}{}{}",
+            when(&consent.at),
+            consent.purpose,
+            if consent.notice_version.is_empty() {
+                String::new()
+            } else {
+                format!(" (notice {})", consent.notice_version)
+            },
+            if consent.parental { " by a parent" } else { "" }
+        );
+    }
+    for objection in &state.objections {
+        let target = if objection.direct_marketing {
+            "all direct marketing".to_owned()
+        } else {
+            objection.purpose.clone()
+        };
+        let standing = if objection.withdrawn_at.is_some() {
+            " (withdrawn)"
+        } else {
+            ""
+        };
+        let grounds = if objection.compelling_grounds.is_empty() {
+            String::new()
+        } else {
+            format!("; compelling grounds: {}", objection.compelling_grounds)
+        };
+        println!(
+            "  objected {} to {target}{standing}{grounds}",
+            when(&objection.at)
+        );
+    }
+    for restriction in &state.restrictions {
+        let lifted = restriction
+            .lifted_at
+            .as_ref()
+            .map(|_| format!(", lifted {}", when(&restriction.lifted_at)))
+            .unwrap_or_default();
+        println!("  restricted from {}{lifted}", when(&restriction.from));
+    }
+    if let Some(erasure) = &state.erasure {
+        println!("  erasure verified {}", when(&erasure.verified_at));
+    }
+    Ok(())
+}
