@@ -100,6 +100,14 @@ fn payload_hash(input: &RequestInput, subject: SubjectRef) -> String {
     hex::encode(hash.finalize())
 }
 
+/// The events of a request that takes effect and completes as it is submitted.
+fn completed_at_once(actor: &str, note: String) -> Vec<NewEvent> {
+    vec![
+        event(EventKind::Submitted, Status::Received, actor, None),
+        event(EventKind::StatusChanged, Status::Completed, SYSTEM, note),
+    ]
+}
+
 fn event(
     kind: EventKind,
     status: Status,
@@ -236,18 +244,7 @@ impl App {
                         withdrawn.join(", ")
                     )
                 };
-                events.push(event(
-                    EventKind::Submitted,
-                    Status::Received,
-                    &input.actor,
-                    None,
-                ));
-                events.push(event(
-                    EventKind::StatusChanged,
-                    Status::Completed,
-                    SYSTEM,
-                    note,
-                ));
+                events = completed_at_once(&input.actor, note);
                 status = Status::Completed;
             }
             RequestKind::Objection if input.direct_marketing => {
@@ -260,18 +257,10 @@ impl App {
                     },
                     rights_request_id: Some(input.request_id.clone()),
                 });
-                events.push(event(
-                    EventKind::Submitted,
-                    Status::Received,
+                events = completed_at_once(
                     &input.actor,
-                    None,
-                ));
-                events.push(event(
-                    EventKind::StatusChanged,
-                    Status::Completed,
-                    SYSTEM,
                     "the objection to direct marketing is absolute and applies at once (Art. 21(2),(3))".to_owned(),
-                ));
+                );
                 status = Status::Completed;
             }
             RequestKind::Objection => {

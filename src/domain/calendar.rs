@@ -56,6 +56,14 @@ fn weekday_between(day: Date, weekday: Weekday, from: (i8, i8), to: (i8, i8)) ->
     day.weekday() == weekday && (day.month(), day.day()) >= from && (day.month(), day.day()) <= to
 }
 
+/// Finland and Sweden: Midsummer Eve (the Friday of 19-25 June), Midsummer Day (the Saturday
+/// after) and All Saints' Day (the Saturday of 31 October - 6 November).
+fn nordic_midsummer_and_all_saints(day: Date) -> bool {
+    weekday_between(day, Weekday::Friday, (6, 19), (6, 25))
+        || weekday_between(day, Weekday::Saturday, (6, 20), (6, 26))
+        || weekday_between(day, Weekday::Saturday, (10, 31), (11, 6))
+}
+
 const MAUNDY_THURSDAY: i64 = -3;
 const GOOD_FRIDAY: i64 = -2;
 const EASTER_SUNDAY: i64 = 0;
@@ -165,9 +173,7 @@ pub fn is_public_holiday(country: Territory, day: Date) -> Option<bool> {
                     ASCENSION,
                     WHIT_SUNDAY,
                 ],
-            ) || weekday_between(day, Weekday::Friday, (6, 19), (6, 25))
-                || weekday_between(day, Weekday::Saturday, (6, 20), (6, 26))
-                || weekday_between(day, Weekday::Saturday, (10, 31), (11, 6))
+            ) || nordic_midsummer_and_all_saints(day)
         }
         "SE" => {
             // The Time Limits Act (1930:173) also counts Midsummer Eve, Christmas Eve and New
@@ -193,9 +199,7 @@ pub fn is_public_holiday(country: Territory, day: Date) -> Option<bool> {
                     ASCENSION,
                     WHIT_SUNDAY,
                 ],
-            ) || weekday_between(day, Weekday::Friday, (6, 19), (6, 25))
-                || weekday_between(day, Weekday::Saturday, (6, 20), (6, 26))
-                || weekday_between(day, Weekday::Saturday, (10, 31), (11, 6))
+            ) || nordic_midsummer_and_all_saints(day)
         }
         "DK" => {
             // Great Prayer Day was abolished from 2024.
