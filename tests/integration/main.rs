@@ -8,6 +8,7 @@ mod bad_input;
 mod cli;
 mod conformance;
 mod decision;
+mod differential;
 mod health;
 mod registry;
 mod rights;
