@@ -195,9 +195,9 @@ fn registry(random: &mut Random) -> World {
         let mut locations: Vec<Territory> = (0..1 + random.below(2))
             .map(|_| {
                 territory(if random.chance(60) {
-                    *random.pick(&LOCATIONS[..3])
+                    random.pick::<&str>(&LOCATIONS[..3])
                 } else {
-                    *random.pick(&LOCATIONS)
+                    random.pick::<&str>(&LOCATIONS)
                 })
             })
             .collect();
@@ -329,7 +329,7 @@ fn registry(random: &mut Random) -> World {
         }
         let retention = (0..random.below(3))
             .map(|_| RetentionRule {
-                period: Period::parse(*random.pick(&["P30D", "P1Y", "P2Y6M", "P0D"]))
+                period: Period::parse(random.pick::<&str>(&["P30D", "P1Y", "P2Y6M", "P0D"]))
                     .expect("period"),
                 from: *random.pick(&[
                     RetentionEvent::Collection,
@@ -658,7 +658,7 @@ fn reference(
                 if consent_based {
                     let mut latest: Option<&ConsentEvent> = None;
                     for event in &subject.consents {
-                        if &*event.purpose == purpose.id
+                        if *event.purpose == purpose.id
                             && event.at <= asked.at
                             && latest.is_none_or(|seen| event.at >= seen.at)
                         {
