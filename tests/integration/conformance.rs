@@ -3,8 +3,8 @@
 use std::{collections::BTreeSet, path::Path};
 
 use purposed::proto::{
-    CheckRequest, ConsentAction, RecordCompellingGroundsRequest, RecordConsentRequest,
-    RecordObjectionRequest, ReasonCode, RightsRequestStatus, RightsRequestType, SetBirthRequest,
+    CheckRequest, ConsentAction, ReasonCode, RecordCompellingGroundsRequest, RecordConsentRequest,
+    RecordObjectionRequest, RightsRequestStatus, RightsRequestType, SetBirthRequest,
     SubmitRightsRequestRequest, TransitionRightsRequestRequest,
 };
 use serde::Deserialize;
@@ -91,12 +91,19 @@ struct Deadline {
 }
 
 fn timestamp(text: &str) -> prost_types::Timestamp {
-    purposed::grpc::convert::timestamp(text.parse().unwrap_or_else(|_| panic!("{text} is not RFC 3339")))
+    purposed::grpc::convert::timestamp(
+        text.parse()
+            .unwrap_or_else(|_| panic!("{text} is not RFC 3339")),
+    )
 }
 
 fn code_name(code: i32) -> String {
     ReasonCode::try_from(code)
-        .map(|code| code.as_str_name().trim_start_matches("REASON_CODE_").to_owned())
+        .map(|code| {
+            code.as_str_name()
+                .trim_start_matches("REASON_CODE_")
+                .to_owned()
+        })
         .unwrap_or_else(|_| code.to_string())
 }
 
@@ -163,7 +170,11 @@ async fn set_up(app: &TestApp, organisation: &str, step: &Step) {
                 .await
                 .expect("grounds");
         }
-        Step::Birth { subject, year, date } => {
+        Step::Birth {
+            subject,
+            year,
+            date,
+        } => {
             app.subjects()
                 .set_birth(SetBirthRequest {
                     organisation: organisation.into(),
@@ -208,10 +219,12 @@ async fn set_up(app: &TestApp, organisation: &str, step: &Step) {
 /// Runs one case; returns its failures and the reason codes it named.
 async fn run(path: &Path) -> (Vec<String>, BTreeSet<String>) {
     let text = std::fs::read_to_string(path).expect("read case");
-    let case: Case = serde_saphyr::from_str(&text).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
+    let case: Case =
+        serde_saphyr::from_str(&text).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
     let policy = match (&case.policy, &case.policy_file) {
         (Some(policy), None) => policy.clone(),
-        (None, Some(file)) => std::fs::read_to_string(path.with_file_name("policies").join(file)).expect("policy file"),
+        (None, Some(file)) => std::fs::read_to_string(path.with_file_name("policies").join(file))
+            .expect("policy file"),
         _ => panic!("{}: give policy or policy_file", path.display()),
     };
     let app = spawn_app().await;
@@ -227,7 +240,10 @@ async fn run(path: &Path) -> (Vec<String>, BTreeSet<String>) {
         let response = app
             .decision()
             .check(CheckRequest {
-                organisation: question.organisation.clone().unwrap_or_else(|| organisation.clone()),
+                organisation: question
+                    .organisation
+                    .clone()
+                    .unwrap_or_else(|| organisation.clone()),
                 purpose: question.purpose.clone(),
                 category: question.category.clone(),
                 recipient: question.recipient.clone(),
@@ -240,10 +256,26 @@ async fn run(path: &Path) -> (Vec<String>, BTreeSet<String>) {
             .await
             .expect("check")
             .into_inner();
-        let decision = response.decision().as_str_name().trim_start_matches("DECISION_").to_owned();
-        let codes: Vec<String> = response.reasons.iter().map(|reason| code_name(reason.code)).collect();
-        let missing: Vec<&String> = question.reasons.iter().filter(|code| !codes.contains(code)).collect();
-        let present: Vec<&String> = question.absent.iter().filter(|code| codes.contains(code)).collect();
+        let decision = response
+            .decision()
+            .as_str_name()
+            .trim_start_matches("DECISION_")
+            .to_owned();
+        let codes: Vec<String> = response
+            .reasons
+            .iter()
+            .map(|reason| code_name(reason.code))
+            .collect();
+        let missing: Vec<&String> = question
+            .reasons
+            .iter()
+            .filter(|code| !codes.contains(code))
+            .collect();
+        let present: Vec<&String> = question
+            .absent
+            .iter()
+            .filter(|code| codes.contains(code))
+            .collect();
         if decision != question.decision || !missing.is_empty() || !present.is_empty() {
             failures.push(format!(
                 "{} [{}]: {}/{}/{}{}: expected {} with {:?} (without {:?}), got {decision} with {codes:?}",
@@ -296,7 +328,10 @@ async fn the_conformance_corpus_holds() {
         .expect("tests/conformance")
         .filter_map(Result::ok)
         .map(|entry| entry.path())
-        .filter(|path| path.extension().is_some_and(|extension| extension == "yaml"))
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "yaml")
+        })
         .collect();
     cases.sort();
     assert!(cases.len() >= 10, "{cases:?}");
@@ -307,14 +342,25 @@ async fn the_conformance_corpus_holds() {
         let (failed, codes) = run(case).await;
         failures.extend(failed);
         named.extend(codes);
-        deadlines += std::fs::read_to_string(case).unwrap_or_default().matches("received_at").count();
+        deadlines += std::fs::read_to_string(case)
+            .unwrap_or_default()
+            .matches("received_at")
+            .count();
     }
-    assert!(failures.is_empty(), "{} failure(s):\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failure(s):\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     let every_code: BTreeSet<String> = (1..100)
         .filter_map(|number| ReasonCode::try_from(number).ok())
         .map(|code| code_name(code as i32))
         .collect();
     let unnamed: Vec<&String> = every_code.difference(&named).collect();
-    assert!(unnamed.is_empty(), "reason codes without a conformance case: {unnamed:?}");
+    assert!(
+        unnamed.is_empty(),
+        "reason codes without a conformance case: {unnamed:?}"
+    );
     assert!(deadlines >= 15, "{deadlines} deadline cases");
 }
