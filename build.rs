@@ -6,6 +6,7 @@ use std::{env, fs, path::PathBuf};
 use prost::Message as _;
 
 const PROTOS: &[&str] = &[
+    "proto/purposed/v1/bench.proto",
     "proto/purposed/v1/decision.proto",
     "proto/purposed/v1/registry.proto",
     "proto/purposed/v1/rights.proto",

@@ -27,6 +27,8 @@ pub struct Settings {
     pub store: StoreOptions,
     /// Apply the embedded example manifests at start.
     pub demo: bool,
+    /// Serve the benchmark-only no-op RPC beside Check.
+    pub bench_noop: bool,
     pub limits: Limits,
     pub max_message_bytes: usize,
     /// How long to wait before retrying an unreachable database at start.
@@ -46,6 +48,7 @@ impl Settings {
             database_url: database_url.into(),
             store: StoreOptions::default(),
             demo: false,
+            bench_noop: false,
             limits: Limits::default(),
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             database_retry: Duration::from_secs(1),

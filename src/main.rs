@@ -75,6 +75,10 @@ struct ServeArgs {
     /// Apply the example manifests of the five seed policies at start (embedded in the binary).
     #[arg(long)]
     demo: bool,
+    /// Also serve purposed.v1.BenchmarkService/Noop, the floor Check is measured against.
+    /// For benchmarks only.
+    #[arg(long)]
+    bench_noop: bool,
     /// Largest manifest accepted, in bytes.
     #[arg(long, env = "PURPOSED_MAX_MANIFEST_BYTES", default_value_t = purposed::manifest::DEFAULT_MAX_BYTES)]
     max_manifest_bytes: usize,
@@ -166,6 +170,7 @@ async fn main() -> ExitCode {
 async fn serve(args: ServeArgs) -> Result<(), String> {
     let mut settings = Settings::new(args.listen, args.database.database_url);
     settings.demo = args.demo;
+    settings.bench_noop = args.bench_noop;
     settings.limits.max_manifest_bytes = args.max_manifest_bytes;
     settings.store.max_connections = args.database_pool.max(1);
     settings.subject_key = args

@@ -13,9 +13,10 @@ use crate::{
     config::Settings,
     domain::pseudonym::SubjectKey,
     error::Error,
-    grpc::{DecisionApi, Ready, RegistryApi, RightsApi, SubjectApi},
+    grpc::{DecisionApi, NoopApi, Ready, RegistryApi, RightsApi, SubjectApi},
     proto::{
-        self, decision_service_server::DecisionServiceServer,
+        self, benchmark_service_server::BenchmarkServiceServer,
+        decision_service_server::DecisionServiceServer,
         registry_service_server::RegistryServiceServer, rights_service_server::RightsServiceServer,
         subject_service_server::SubjectServiceServer,
     },
@@ -160,6 +161,13 @@ impl Application {
             .max_decoding_message_size(max_message)
             .max_encoding_message_size(max_message);
 
+        let noop = settings.bench_noop.then(|| {
+            tracing::warn!("serving the benchmark-only no-op RPC");
+            BenchmarkServiceServer::new(NoopApi::new())
+                .max_decoding_message_size(max_message)
+                .max_encoding_message_size(max_message)
+        });
+
         let (failed_tx, failed_rx) = tokio::sync::oneshot::channel::<String>();
         let init = tokio::spawn({
             let reporter = reporter.clone();
@@ -214,6 +222,7 @@ impl Application {
             .add_service(registry)
             .add_service(subjects)
             .add_service(rights)
+            .add_optional_service(noop)
             .serve_with_incoming_shutdown(TcpIncoming::from(listener), stopping);
         // Draining waits for every open stream; a client holding one open (a health watch)
         // must not keep the process alive past the grace period.

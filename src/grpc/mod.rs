@@ -1,6 +1,7 @@
 //! The gRPC API: thin handlers that validate a request, call the application and encode the
 //! answer. Every error goes through the one mapping in `status`.
 
+mod bench;
 pub mod convert;
 mod decision;
 mod registry;
@@ -12,6 +13,7 @@ use std::sync::{Arc, OnceLock};
 
 use tonic::Status;
 
+pub use bench::NoopApi;
 pub use decision::DecisionApi;
 pub use registry::RegistryApi;
 pub use rights::RightsApi;

@@ -1,8 +1,10 @@
 use std::time::Duration;
 
+use prost::Message as _;
 use purposed::proto::{
     self, ApplyManifestRequest, BatchCheckRequest, CheckRequest, CheckResponse, Decision,
     ListRecipientsRequest, ReasonCode, ReasonEffect, TransferMechanism,
+    benchmark_service_client::BenchmarkServiceClient,
 };
 use tonic::Code;
 
@@ -423,4 +425,54 @@ async fn min_revision_waits_then_answers_unavailable() {
         "{}",
         status.message()
     );
+}
+
+#[tokio::test]
+async fn the_benchmark_noop_is_served_only_when_asked_for() {
+    let app = spawn_app().await;
+    let status = BenchmarkServiceClient::new(app.channel.clone())
+        .noop(question(
+            "peero",
+            "notifications",
+            "user.device.identifier",
+            "onesignal",
+        ))
+        .await
+        .expect_err("no no-op without --bench-noop");
+    assert_eq!(status.code(), Code::Unimplemented);
+}
+
+#[tokio::test]
+async fn the_benchmark_noop_answers_in_the_size_and_shape_of_check() {
+    let app = spawn_with(|settings| {
+        settings.demo = true;
+        settings.bench_noop = true;
+    })
+    .await;
+    let asked = question(
+        "peero",
+        "notifications",
+        "user.device.identifier",
+        "onesignal",
+    );
+    let checked = app
+        .decision()
+        .check(asked.clone())
+        .await
+        .expect("check")
+        .into_inner();
+    let noop = BenchmarkServiceClient::new(app.channel.clone())
+        .noop(asked)
+        .await
+        .expect("noop")
+        .into_inner();
+    // The floor is only a fair one if it encodes as much as Check does.
+    let (checked_len, noop_len) = (checked.encoded_len(), noop.encoded_len());
+    assert!(
+        checked_len.abs_diff(noop_len) * 10 <= checked_len,
+        "noop answer {noop_len} bytes, check answer {checked_len} bytes"
+    );
+    assert_eq!(noop.decision, checked.decision);
+    assert_eq!(codes(&noop), codes(&checked));
+    assert_eq!(noop.transfers.len(), checked.transfers.len());
 }
