@@ -9,6 +9,7 @@ mod cli;
 mod conformance;
 mod decision;
 mod differential;
+mod durability;
 mod health;
 mod registry;
 mod rights;

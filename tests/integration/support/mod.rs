@@ -2,6 +2,8 @@
 //! a uniquely named PostgreSQL database when `PURPOSED_TEST_POSTGRES` names a server) and its
 //! own server on a free port, reached through the generated clients.
 
+pub mod process;
+
 use std::{
     net::SocketAddr,
     sync::atomic::{AtomicU32, Ordering},
