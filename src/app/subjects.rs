@@ -259,12 +259,12 @@ impl App {
         let today = Timestamp::now()
             .to_zoned_datetime(jiff::tz::TimeZone::UTC)
             .date();
-        let in_future = match birth {
-            Birth::Date(date) => date > today,
-            Birth::Year(year) => year > today.year(),
+        let (in_future, field) = match birth {
+            Birth::Date(date) => (date > today, "birth_date"),
+            Birth::Year(year) => (year > today.year(), "birth_year"),
         };
         if in_future {
-            return Err(Error::invalid("birth_date", "is in the future"));
+            return Err(Error::invalid(field, "is in the future"));
         }
         let reference = self.pseudonymise(organisation, subject);
         self.store.set_birth(organisation, reference, birth).await?;

@@ -5,6 +5,7 @@
 mod support;
 
 mod bad_input;
+mod catalogue;
 mod cli;
 mod conformance;
 mod decision;

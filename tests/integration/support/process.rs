@@ -1,6 +1,14 @@
 //! The `purposed` binary as a separate process, for tests that must kill it.
 
-use std::{net::SocketAddr, process::Stdio, time::Duration};
+use std::{
+    net::SocketAddr,
+    process::Stdio,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use tokio::{
     io::{AsyncBufReadExt, BufReader},
@@ -22,6 +30,7 @@ struct LogLine {
 pub struct ServerProcess {
     child: Child,
     pub address: SocketAddr,
+    panics: Arc<AtomicUsize>,
 }
 
 impl ServerProcess {
@@ -59,8 +68,19 @@ impl ServerProcess {
         })
         .await
         .expect("listening within 60 s");
-        // Keep draining the log, or the server would block on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_line)) = lines.next_line().await {} });
+        // Keep draining the log, or the server would block on a full pipe; count panics.
+        let panics = Arc::new(AtomicUsize::new(0));
+        tokio::spawn({
+            let panics = panics.clone();
+            async move {
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if line.contains("panicked at") {
+                        eprintln!("server: {line}");
+                        panics.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        });
 
         let channel = Channel::from_shared(format!("http://{address}"))
             .expect("uri")
@@ -82,7 +102,21 @@ impl ServerProcess {
         })
         .await;
         assert!(matches!(serving, Ok(true)), "not SERVING within 60 s");
-        ServerProcess { child, address }
+        ServerProcess {
+            child,
+            address,
+            panics,
+        }
+    }
+
+    /// Panics the server has reported on its log so far.
+    pub fn panics(&self) -> usize {
+        self.panics.load(Ordering::Relaxed)
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
     }
 
     /// SIGKILL: no shutdown hook, no flush, nothing runs.
