@@ -125,13 +125,19 @@ impl App {
             )
         }));
         let subjects = SubjectCache::default();
-        let mut organisation_ids: std::collections::HashMap<String, Arc<str>> = Default::default();
-        for (organisation, subject, history) in store.load_subject_histories().await? {
-            let shared = organisation_ids
-                .entry(organisation.clone())
-                .or_insert_with(|| organisation.as_str().into())
-                .clone();
-            subjects.put(shared, subject, history.state());
+        // Row by row, so that loading a million subjects never holds them twice.
+        let mut undecodable = None;
+        store
+            .scan_subject_facts(|organisation, subject, fact| {
+                if let Err(error) =
+                    subjects.update(organisation, subject, |state| state.record(fact))
+                {
+                    undecodable.get_or_insert(error);
+                }
+            })
+            .await?;
+        if let Some(error) = undecodable {
+            return Err(Error::Internal(error.to_string()));
         }
         tracing::info!(subjects = subjects.len(), "subject state loaded");
         Ok(App {
@@ -158,10 +164,16 @@ impl App {
     }
 
     /// The subject's state as Checks see it.
-    fn subject_state(&self, organisation: &str, subject: SubjectRef) -> Arc<SubjectState> {
-        self.subjects
+    fn subject_state(
+        &self,
+        organisation: &str,
+        subject: SubjectRef,
+    ) -> Result<SubjectState, Error> {
+        Ok(self
+            .subjects
             .get(organisation, subject)
-            .unwrap_or_else(|| Arc::new(SubjectState::default()))
+            .map_err(|error| Error::Internal(error.to_string()))?
+            .unwrap_or_default())
     }
 
     /// The organisation's latest compiled registry, or NOT_FOUND.
@@ -208,10 +220,10 @@ impl App {
             self.wait_for_revision(&input.organisation, revision)
                 .await?;
         }
-        Ok(self.decide(input, Timestamp::now()))
+        self.decide(input, Timestamp::now())
     }
 
-    fn decide(&self, input: &CheckInput, now: Timestamp) -> Outcome {
+    fn decide(&self, input: &CheckInput, now: Timestamp) -> Result<Outcome, Error> {
         let when = input.at.map_or(When::Now(now), When::At);
         let question = Question {
             purpose: &input.purpose,
@@ -221,15 +233,20 @@ impl App {
             collected_at: input.collected_at,
             satisfied_conditions: &input.satisfied_conditions,
         };
-        let subject = input.subject.as_deref().map(|raw| {
-            self.subject_state(
-                &input.organisation,
-                self.pseudonymise(&input.organisation, raw),
-            )
-        });
-        self.catalog
+        let subject = input
+            .subject
+            .as_deref()
+            .map(|raw| {
+                self.subject_state(
+                    &input.organisation,
+                    self.pseudonymise(&input.organisation, raw),
+                )
+            })
+            .transpose()?;
+        Ok(self
+            .catalog
             .load()
-            .decide(&input.organisation, when, &question, subject.as_deref())
+            .decide(&input.organisation, when, &question, subject.as_ref()))
     }
 
     /// Decides many questions against one snapshot of the catalog, in order.
@@ -241,7 +258,7 @@ impl App {
             }
         }
         let now = Timestamp::now();
-        Ok(inputs.iter().map(|input| self.decide(input, now)).collect())
+        inputs.iter().map(|input| self.decide(input, now)).collect()
     }
 
     /// Which recipients may receive the input's category for its purpose. The input's
@@ -286,13 +303,17 @@ impl App {
         } else {
             policy.engaged_recipients(&input.purpose)
         };
-        let subject = input.subject.as_deref().map(|raw| {
-            self.subject_state(
-                &input.organisation,
-                self.pseudonymise(&input.organisation, raw),
-            )
-        });
-        let subject = subject.as_deref();
+        let subject = input
+            .subject
+            .as_deref()
+            .map(|raw| {
+                self.subject_state(
+                    &input.organisation,
+                    self.pseudonymise(&input.organisation, raw),
+                )
+            })
+            .transpose()?;
+        let subject = subject.as_ref();
         let mut recipients = Vec::new();
         for recipient in candidates {
             let question = Question {

@@ -206,7 +206,7 @@ impl App {
         let received_at = moment("received_at", input.received_at, now)?;
         Self::request_purposes(&policy, &input)?;
         let subject = self.pseudonymise(&input.organisation, &input.subject);
-        let state = self.subject_state(&input.organisation, subject);
+        let state = self.subject_state(&input.organisation, subject)?;
         let country = Self::country(&policy);
         let clock = Clock {
             started_on: Some(calendar::local_date(country, received_at)),
@@ -464,7 +464,7 @@ impl App {
             subject_writes: Vec::new(),
             notes: Vec::new(),
         };
-        let state = self.subject_state(&input.organisation, request.subject);
+        let state = self.subject_state(&input.organisation, request.subject)?;
         if to == Status::Verified {
             self.plan_verification(&request, &policy, &state, now, &mut change);
         }
@@ -673,7 +673,7 @@ impl App {
                 request.status.as_str().to_uppercase()
             )));
         }
-        let state = self.subject_state(organisation, request.subject);
+        let state = self.subject_state(organisation, request.subject)?;
         let report = access::access_report(&policy, &state, Self::today(Self::country(&policy)));
         Ok((request, policy, report))
     }

@@ -62,8 +62,7 @@ impl App {
         subject: SubjectRef,
     ) -> Result<SubjectHistory, Error> {
         let history = self.store.subject_history(organisation, subject).await?;
-        self.subjects
-            .put(Arc::from(organisation), subject, history.state());
+        self.subjects.put(organisation, subject, &history.state());
         Ok(history)
     }
 

@@ -201,6 +201,33 @@ pub struct ErasureRecord {
     pub rights_request_id: Option<String>,
 }
 
+/// One stored fact about a subject, as loading reads them back in the order recorded.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SubjectFact {
+    Consent(ConsentEvent),
+    Objection(Objection),
+    Restriction(Restriction),
+    Erasure(Erasure),
+    Birth(Birth),
+}
+
+impl SubjectState {
+    /// Adds a fact read back from storage; facts of one kind come in the order recorded.
+    pub fn record(&mut self, fact: SubjectFact) {
+        match fact {
+            SubjectFact::Consent(event) => self.consents.push(event),
+            SubjectFact::Objection(objection) => self.objections.push(objection),
+            SubjectFact::Restriction(restriction) => self.restrictions.push(restriction),
+            // The first verified erasure is the one that counts.
+            SubjectFact::Erasure(erasure) => {
+                self.erasure.get_or_insert(erasure);
+            }
+            // The latest birth recorded replaces the earlier.
+            SubjectFact::Birth(birth) => self.birth = Some(birth),
+        }
+    }
+}
+
 /// Everything recorded about a subject, oldest first.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SubjectHistory {

@@ -6,7 +6,7 @@ use std::{collections::HashMap, sync::Arc};
 use jiff::Timestamp;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, TransactionTrait, sea_query::OnConflict,
+    QueryOrder, QuerySelect, TransactionTrait, sea_query::OnConflict,
 };
 
 use super::{Store, StoreError, entity::*, from_micros, micros};
@@ -15,7 +15,7 @@ use crate::domain::{
     pseudonym::SubjectRef,
     subject::{
         Birth, ConsentEvent, ConsentRecord, Erasure, ErasureRecord, Objection, ObjectionRecord,
-        ObjectionScope, Restriction, RestrictionRecord, SubjectHistory, SubjectWrite,
+        ObjectionScope, Restriction, RestrictionRecord, SubjectFact, SubjectHistory, SubjectWrite,
     },
 };
 
@@ -263,20 +263,60 @@ pub(super) async fn write(
     Ok(())
 }
 
+/// Rows read per query while loading every subject: enough to amortise the round trip, few
+/// enough that a page is small next to the states it becomes.
+const SCAN_PAGE: u64 = 10_000;
+
 impl Store {
-    /// Every subject's state, for the in-memory cache.
-    pub async fn load_subject_histories(
+    /// Every stored fact about every subject, table by table and in the order recorded, a
+    /// page of rows at a time: loading a million subjects never holds all the rows at once.
+    pub async fn scan_subject_facts(
         &self,
-    ) -> Result<Vec<(String, SubjectRef, SubjectHistory)>, StoreError> {
-        histories(&self.db, None)
-            .await?
-            .into_iter()
-            .map(|((organisation, subject), history)| {
-                let reference =
-                    SubjectRef::from_hex(&subject).ok_or_else(|| corrupt("subject", &subject))?;
-                Ok((organisation, reference, history))
-            })
-            .collect()
+        mut visit: impl FnMut(&str, SubjectRef, SubjectFact),
+    ) -> Result<(), StoreError> {
+        let mut interner = Interner::default();
+        macro_rules! scan {
+            ($entity:ident, |$row:ident| $fact:expr) => {{
+                let mut after = i64::MIN;
+                loop {
+                    let page = $entity::Entity::find()
+                        .filter($entity::Column::Id.gt(after))
+                        .order_by_asc($entity::Column::Id)
+                        .limit(SCAN_PAGE)
+                        .all(&self.db)
+                        .await?;
+                    let Some(last) = page.last() else { break };
+                    after = last.id;
+                    for $row in page {
+                        let ((organisation, subject), fact) = $fact;
+                        let reference = SubjectRef::from_hex(&subject)
+                            .ok_or_else(|| corrupt("subject", &subject))?;
+                        visit(&organisation, reference, fact);
+                    }
+                }
+            }};
+        }
+        scan!(subject_consent, |row| {
+            let (key, record) = consent(row, &mut interner)?;
+            (key, SubjectFact::Consent(record.event))
+        });
+        scan!(subject_objection, |row| {
+            let (key, record) = objection(row, &mut interner)?;
+            (key, SubjectFact::Objection(record.objection))
+        });
+        scan!(subject_restriction, |row| {
+            let (key, record) = restriction(row)?;
+            (key, SubjectFact::Restriction(record.restriction))
+        });
+        scan!(subject_erasure, |row| {
+            let (key, record) = erasure(row)?;
+            (key, SubjectFact::Erasure(record.erasure))
+        });
+        scan!(subject_birth, |row| {
+            let (key, birth) = birth(row)?;
+            (key, SubjectFact::Birth(birth))
+        });
+        Ok(())
     }
 
     /// One subject's history.
