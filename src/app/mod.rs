@@ -84,8 +84,8 @@ pub struct RecipientOutcome {
 
 pub use cache::SubjectCache;
 pub use rights::{EventStream, ListInput, RequestInput, SubmitOutcome, TransitionInput};
-pub use subjects::ConsentInput;
 pub use subjects::ObjectionTarget;
+pub use subjects::{ConsentInput, moment};
 
 pub struct App {
     catalog: ArcSwap<Catalog>,

@@ -39,16 +39,17 @@ pub struct ConsentInput {
     pub parental: bool,
 }
 
-/// `at` or now, refusing a moment in the future.
-pub(super) fn moment(
-    field: &str,
-    at: Option<Timestamp>,
-    now: Timestamp,
-) -> Result<Timestamp, Error> {
+/// `at` or now, refusing a moment in the future and one before 1970: a recorded event or a
+/// received request cannot predate the systems that record them, and the deadline arithmetic
+/// only has to be right for moments that can really occur.
+pub fn moment(field: &str, at: Option<Timestamp>, now: Timestamp) -> Result<Timestamp, Error> {
     match at {
         None => Ok(now),
         Some(at) if at > now.saturating_add(CLOCK_SKEW).unwrap_or(now) => {
             Err(Error::invalid(field, "is in the future"))
+        }
+        Some(at) if at < Timestamp::UNIX_EPOCH => {
+            Err(Error::invalid(field, "is before 1970-01-01"))
         }
         Some(at) => Ok(at),
     }

@@ -20,20 +20,21 @@ pub const HOLIDAY_CALENDARS: [&str; 9] = ["LV", "EE", "LT", "NO", "FI", "SE", "D
 /// Meeus).
 pub fn easter_sunday(year: i16) -> Date {
     let y = i32::from(year);
-    let a = y % 19;
-    let b = y / 100;
-    let c = y % 100;
-    let d = b / 4;
-    let e = b % 4;
-    let f = (b + 8) / 25;
-    let g = (b - f + 1) / 3;
-    let h = (19 * a + b - d - g + 15) % 30;
+    let a = y.rem_euclid(19);
+    let b = y.div_euclid(100);
+    let c = y.rem_euclid(100);
+    let d = b.div_euclid(4);
+    let e = b.rem_euclid(4);
+    let f = (b + 8).div_euclid(25);
+    let g = (b - f + 1).div_euclid(3);
+    let h = (19 * a + b - d - g + 15).rem_euclid(30);
     let i = c / 4;
     let k = c % 4;
-    let l = (32 + 2 * e + 2 * i - h - k) % 7;
+    let l = (32 + 2 * e + 2 * i - h - k).rem_euclid(7);
     let m = (a + 11 * h + 22 * l) / 451;
     let month = (h + l - 7 * m + 114) / 31;
     let day = (h + l - 7 * m + 114) % 31 + 1;
+    // Euclidean division keeps every remainder non-negative for years before 1 as well, so
     // month is 3 or 4 and day 1-31 by construction.
     date(year, month as i8, day as i8)
 }
@@ -344,6 +345,29 @@ mod tests {
             (2285, 3, 22),
         ] {
             assert_eq!(easter_sunday(year), date(year, month, day), "{year}");
+        }
+    }
+
+    #[test]
+    fn easter_is_a_spring_sunday_in_every_year_jiff_holds() {
+        // Years before 1 once produced impossible dates (a fuzzer found -9962-02-30).
+        for year in jiff::civil::Date::MIN.year()..=jiff::civil::Date::MAX.year() {
+            let easter = easter_sunday(year);
+            assert_eq!(easter.weekday(), Weekday::Sunday, "{year}");
+            assert!(
+                (date(year, 3, 22)..=date(year, 4, 25)).contains(&easter),
+                "{year}: {easter}"
+            );
+        }
+    }
+
+    #[test]
+    fn deadlines_are_total_in_every_calendar_country() {
+        for code in HOLIDAY_CALENDARS {
+            let country = territory(code);
+            for start in [date(-9999, 1, 1), date(-2, 2, 1), date(9999, 1, 4)] {
+                assert!(deadline(country, start, 1) > start, "{code} {start}");
+            }
         }
     }
 

@@ -856,6 +856,24 @@ fn field_cases(clients: &Clients) -> Vec<Case> {
             Some("received_at"),
         ),
         case(
+            // Year -2: the deadline's Easter lookup once panicked on years before 1.
+            "SubmitRightsRequest: received before 1970",
+            call!(
+                c.rights,
+                submit_rights_request,
+                SubmitRightsRequestRequest {
+                    organisation: organisation(),
+                    request_id: "catalogue-5b".into(),
+                    r#type: proto::RightsRequestType::Access.into(),
+                    subject: "catalogue-subject".into(),
+                    received_at: timestamp(-62_227_569_600, 0),
+                    ..SubmitRightsRequestRequest::default()
+                }
+            ),
+            Code::InvalidArgument,
+            Some("received_at"),
+        ),
+        case(
             "SubmitRightsRequest: invalid timestamp",
             call!(
                 c.rights,
