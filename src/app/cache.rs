@@ -29,7 +29,37 @@ struct Entry {
     /// The organisation's index in `SubjectCache::organisations`. A pseudonym is keyed by its
     /// organisation already; the organisation is kept to refuse a mismatch anyway.
     organisation: u32,
-    state: Box<[u8]>,
+    state: Encoded,
+}
+
+/// An encoded state, inside the entry when it is short (most are: a consent or two), so that
+/// a typical subject costs no allocation of its own and loading leaves no holes in the heap.
+enum Encoded {
+    Inline { length: u8, bytes: [u8; INLINE] },
+    Boxed(Box<[u8]>),
+}
+
+/// As many bytes as fit beside the enum's tag in the 24 bytes a boxed slice takes anyway.
+const INLINE: usize = 22;
+
+impl Encoded {
+    fn new(encoded: &[u8]) -> Encoded {
+        match u8::try_from(encoded.len()) {
+            Ok(length) if encoded.len() <= INLINE => {
+                let mut bytes = [0; INLINE];
+                bytes[..encoded.len()].copy_from_slice(encoded);
+                Encoded::Inline { length, bytes }
+            }
+            _ => Encoded::Boxed(encoded.into()),
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Encoded::Inline { length, bytes } => &bytes[..usize::from(*length).min(INLINE)],
+            Encoded::Boxed(bytes) => bytes,
+        }
+    }
 }
 
 type Shard = HashMap<SubjectRef, Entry>;
@@ -108,7 +138,7 @@ impl SubjectCache {
         match shard.get(&subject) {
             Some(entry) if entry.organisation == owner => {
                 let purposes = self.purposes.read().unwrap_or_else(PoisonError::into_inner);
-                decode(&entry.state, &purposes.strings).map(Some)
+                decode(entry.state.bytes(), &purposes.strings).map(Some)
             }
             _ => Ok(None),
         }
@@ -166,12 +196,12 @@ impl SubjectCache {
         self.len() == 0
     }
 
-    fn encode(&self, state: &SubjectState) -> Box<[u8]> {
+    fn encode(&self, state: &SubjectState) -> Encoded {
         let mut purposes = self
             .purposes
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        encode(state, |purpose| purposes.intern(purpose))
+        Encoded::new(&encode(state, |purpose| purposes.intern(purpose)))
     }
 }
 
@@ -199,8 +229,8 @@ const WITHDRAWN: u8 = 1 << 2;
 
 const LIFTED: u8 = 1;
 
-fn encode(state: &SubjectState, mut purpose_index: impl FnMut(&str) -> u32) -> Box<[u8]> {
-    let mut out = Vec::with_capacity(16);
+fn encode(state: &SubjectState, mut purpose_index: impl FnMut(&str) -> u32) -> Vec<u8> {
+    let mut out = Vec::with_capacity(INLINE);
     let mut header = 0;
     for (present, flag) in [
         (!state.consents.is_empty(), HAS_CONSENTS),
@@ -288,7 +318,7 @@ fn encode(state: &SubjectState, mut purpose_index: impl FnMut(&str) -> u32) -> B
         Some(Birth::Year(year)) => signed(&mut out, i64::from(year)),
         None => {}
     }
-    out.into_boxed_slice()
+    out
 }
 
 fn unsigned(out: &mut Vec<u8>, mut value: u64) {

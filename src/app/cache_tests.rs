@@ -175,3 +175,18 @@ fn a_one_consent_subject_takes_a_few_bytes() {
         );
     }
 }
+
+#[test]
+fn short_states_live_in_the_entry_and_long_ones_on_the_heap() {
+    assert_eq!(std::mem::size_of::<Encoded>(), 24);
+    for length in [0, 1, INLINE, INLINE + 1, 300] {
+        let bytes: Vec<u8> = (0..length).map(|byte| byte as u8).collect();
+        let encoded = Encoded::new(&bytes);
+        assert_eq!(encoded.bytes(), bytes.as_slice());
+        assert_eq!(
+            matches!(encoded, Encoded::Inline { .. }),
+            length <= INLINE,
+            "{length} bytes"
+        );
+    }
+}
