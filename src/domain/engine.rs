@@ -4,6 +4,8 @@
 
 use std::{collections::HashMap, sync::Arc};
 
+use foldhash::fast::RandomState;
+
 use jiff::{Timestamp, civil::Date, tz::TimeZone};
 
 use super::{
@@ -129,6 +131,10 @@ pub struct RevisionInfo {
     pub manifest_sha256: String,
 }
 
+/// Ids to positions. The keys come from the registry, not from callers, so a fast hash
+/// without flooding resistance is safe; its seed is still random per map.
+type IdIndex<T> = HashMap<Arc<str>, T, RandomState>;
+
 /// One registry revision, compiled for answering questions.
 #[derive(Debug)]
 pub struct CompiledPolicy {
@@ -136,11 +142,11 @@ pub struct CompiledPolicy {
     registry: Arc<Registry>,
     country: Territory,
     role: OrganisationRole,
-    category_index: HashMap<Arc<str>, CategoryId>,
+    category_index: IdIndex<CategoryId>,
     categories: Vec<CategoryNode>,
-    purpose_index: HashMap<Arc<str>, usize>,
+    purpose_index: IdIndex<usize>,
     purposes: Vec<CompiledPurpose>,
-    recipient_index: HashMap<Arc<str>, usize>,
+    recipient_index: IdIndex<usize>,
     recipients: Vec<CompiledRecipient>,
 }
 
@@ -151,7 +157,7 @@ impl CompiledPolicy {
     pub fn compile(registry: Arc<Registry>, info: RevisionInfo) -> CompiledPolicy {
         let mut categories: Vec<CategoryNode> =
             Vec::with_capacity(taxonomy::DEFAULT_TAXONOMY.len() + registry.categories.len());
-        let mut category_index: HashMap<Arc<str>, CategoryId> = HashMap::new();
+        let mut category_index: IdIndex<CategoryId> = IdIndex::default();
         let mut add = |node: CategoryNode, categories: &mut Vec<CategoryNode>| {
             category_index.insert(node.key.clone(), categories.len() as CategoryId);
             categories.push(node);
@@ -205,7 +211,7 @@ impl CompiledPolicy {
             ids
         };
 
-        let recipient_index: HashMap<Arc<str>, usize> = registry
+        let recipient_index: IdIndex<usize> = registry
             .recipients
             .iter()
             .enumerate()
