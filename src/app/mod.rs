@@ -114,6 +114,18 @@ pub fn compile(stored: StoredRevision) -> Arc<CompiledPolicy> {
     ))
 }
 
+/// Gives the allocator's free pages back to the system. Loading a million subjects frees
+/// tens of megabytes (pages of rows, and every shard's table each time it doubled) in holes
+/// that glibc keeps for reuse, and a serving process never needs that much again at once:
+/// without this the server kept about 80 MiB more than it held.
+fn return_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim has no preconditions; it only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 impl App {
     /// Loads and compiles every revision in the store, and every subject's state.
     pub async fn load(store: Store, limits: Limits, subject_key: SubjectKey) -> Result<App, Error> {
@@ -139,6 +151,7 @@ impl App {
         if let Some(error) = undecodable {
             return Err(Error::Internal(error.to_string()));
         }
+        return_freed_memory();
         tracing::info!(subjects = subjects.len(), "subject state loaded");
         Ok(App {
             catalog: ArcSwap::from_pointee(catalog),
