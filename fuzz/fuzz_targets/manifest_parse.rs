@@ -1,0 +1,79 @@
+//! The manifest parser on arbitrary bytes (read as UTF-8, invalid sequences replaced), as
+//! ApplyManifest receives it: `manifest::parse`, then what the service does with either
+//! answer: the error's violations and gRPC status, or the compiled registry and its encoding
+//! for the Registry service. Seeds: the example manifests (corpus/manifest_parse).
+#![no_main]
+
+use std::sync::Arc;
+
+use libfuzzer_sys::fuzz_target;
+use purposed::{
+    domain::engine::{CompiledPolicy, RevisionInfo},
+    error::Error,
+    grpc::convert,
+    manifest::{self, ManifestError},
+};
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    run(&text, manifest::DEFAULT_MAX_BYTES);
+    // A limit below the size must refuse the manifest before reading it.
+    if text.len() > 1 {
+        let limit = text.len() - 1;
+        assert!(matches!(
+            manifest::parse(&text, limit),
+            Err(ManifestError::TooLarge { .. })
+        ));
+    }
+});
+
+fn run(text: &str, limit: usize) {
+    match manifest::parse(text, limit) {
+        Err(error) => {
+            // Every refusal names at least one problem, each with a place and a message.
+            let violations = error.violations();
+            assert!(!violations.is_empty(), "{error:?} names no problem");
+            for violation in &violations {
+                assert!(
+                    !violation.path.is_empty(),
+                    "{error:?}: a violation without a path"
+                );
+                assert!(
+                    !violation.message.is_empty(),
+                    "{error:?}: a violation without a message"
+                );
+            }
+            let _ = error.to_string();
+            purposed_fuzz::status(Error::from(error));
+        }
+        Ok(parsed) => {
+            for warning in &parsed.warnings {
+                let _ = warning.to_string();
+            }
+            let policy = CompiledPolicy::compile(
+                Arc::new(parsed.registry),
+                RevisionInfo {
+                    number: 1,
+                    applied_at: purposed_fuzz::applied_at(),
+                    manifest_sha256: String::new(),
+                },
+            );
+            // What GetOrganisation, ListPurposes, ListRegisteredRecipients and ListCategories
+            // encode from a registry.
+            let registry = policy.registry();
+            let _ = convert::organisation(&registry.organisation, policy.info());
+            for purpose in &registry.purposes {
+                let _ = convert::purpose(purpose);
+            }
+            for recipient in &registry.recipients {
+                let _ = convert::recipient(recipient);
+            }
+            for node in policy.categories() {
+                let parent = node
+                    .parent
+                    .map(|parent| &policy.categories()[parent as usize]);
+                let _ = convert::category(node, parent);
+            }
+        }
+    }
+}

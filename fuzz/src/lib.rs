@@ -1,0 +1,187 @@
+//! Shared pieces of purposed's fuzz targets: the example manifests compiled once, a fixed
+//! clock, and mirrors of the few private helpers of the gRPC and application layers that the
+//! targets need to follow a request as far as it goes without a database.
+//!
+//! The mirrors copy purposed's code as of this writing (`src/grpc/rights.rs` `page_key`,
+//! `src/grpc/subject.rs` `objection_target`); if those change, change these too.
+
+use std::sync::{Arc, OnceLock};
+
+use jiff::Timestamp;
+use purposed::{
+    domain::{
+        catalog::{Catalog, History},
+        engine::{CompiledPolicy, RevisionInfo},
+        geo::Territory,
+        pseudonym::SubjectKey,
+    },
+    error::Error,
+    grpc::convert::Violations,
+    manifest,
+};
+
+/// The example manifests of the repository, the seeds of the manifest targets and the
+/// registries the engine target asks.
+pub const EXAMPLES: [(&str, &str); 5] = [
+    ("apollo", include_str!("../../examples/apollo.yaml")),
+    ("capturi", include_str!("../../examples/capturi.yaml")),
+    ("peero", include_str!("../../examples/peero.yaml")),
+    (
+        "pro-balances",
+        include_str!("../../examples/pro-balances.yaml"),
+    ),
+    ("sendberry", include_str!("../../examples/sendberry.yaml")),
+];
+
+/// "Now" of every target: fixed, so that a crash reproduces on any day.
+pub fn now() -> Timestamp {
+    Timestamp::from_second(1_768_478_400).expect("2026-01-15T12:00:00Z is in range")
+}
+
+/// When the example revisions count as applied (before it, an organisation has no registry).
+pub fn applied_at() -> Timestamp {
+    Timestamp::from_second(1_577_836_800).expect("2020-01-01T00:00:00Z is in range")
+}
+
+/// One example manifest, parsed and compiled.
+pub struct Example {
+    pub name: &'static str,
+    pub text: &'static str,
+    pub policy: Arc<CompiledPolicy>,
+}
+
+/// The example manifests, parsed and compiled once.
+pub fn examples() -> &'static [Example] {
+    static EXAMPLES_COMPILED: OnceLock<Vec<Example>> = OnceLock::new();
+    EXAMPLES_COMPILED.get_or_init(|| {
+        EXAMPLES
+            .iter()
+            .map(|&(name, text)| {
+                let parsed = manifest::parse(text, manifest::DEFAULT_MAX_BYTES)
+                    .unwrap_or_else(|error| panic!("examples/{name}.yaml is invalid: {error}"));
+                let policy = CompiledPolicy::compile(
+                    Arc::new(parsed.registry),
+                    RevisionInfo {
+                        number: 1,
+                        applied_at: applied_at(),
+                        manifest_sha256: String::new(),
+                    },
+                );
+                Example {
+                    name,
+                    text,
+                    policy: Arc::new(policy),
+                }
+            })
+            .collect()
+    })
+}
+
+/// A catalog holding every example organisation at revision 1.
+pub fn catalog() -> &'static Catalog {
+    static CATALOG: OnceLock<Catalog> = OnceLock::new();
+    CATALOG.get_or_init(|| {
+        Catalog::new(examples().iter().map(|example| {
+            (
+                Arc::<str>::from(example.policy.registry().organisation.id.as_str()),
+                History::new(vec![example.policy.clone()]),
+            )
+        }))
+    })
+}
+
+/// The example organisation with this id, if any.
+pub fn example_policy(organisation: &str) -> Option<&'static Arc<CompiledPolicy>> {
+    examples()
+        .iter()
+        .map(|example| &example.policy)
+        .find(|policy| policy.registry().organisation.id == organisation)
+}
+
+/// A fixed subject key (the server reads one from PURPOSED_SUBJECT_KEY).
+pub fn subject_key() -> &'static SubjectKey {
+    static KEY: OnceLock<SubjectKey> = OnceLock::new();
+    KEY.get_or_init(|| {
+        SubjectKey::from_hex(&"5a".repeat(32)).expect("64 hex digits make a valid key")
+    })
+}
+
+/// Countries whose rights deadlines the targets compute: every country with a holiday
+/// calendar, and two without one (weekends only; UTC and a European time zone).
+pub fn deadline_countries() -> &'static [Territory] {
+    static COUNTRIES: OnceLock<Vec<Territory>> = OnceLock::new();
+    COUNTRIES.get_or_init(|| {
+        purposed::domain::calendar::HOLIDAY_CALENDARS
+            .iter()
+            .copied()
+            .chain(["IE", "US"])
+            .map(|code| Territory::parse(code).expect("a valid country code"))
+            .collect()
+    })
+}
+
+/// The gRPC status of an error, through purposed's one mapping (`grpc::status`).
+pub fn status(error: Error) -> tonic::Status {
+    let invalid = matches!(error, Error::InvalidArgument(_));
+    let status = tonic::Status::from(error);
+    if invalid {
+        assert_eq!(status.code(), tonic::Code::InvalidArgument);
+        assert!(!status.message().is_empty());
+    }
+    status
+}
+
+/// A validated request's result as the handler returns it: the value, or its status.
+pub fn finish<T>(violations: Violations, value: T) -> Option<T> {
+    match violations.into_result(value) {
+        Ok(value) => Some(value),
+        Err(error) => {
+            status(error);
+            None
+        }
+    }
+}
+
+// ---- mirrors of private helpers -----------------------------------------------------------
+
+/// Mirror of `grpc::rights::page_key`: the page size and the numeric key to continue after.
+pub fn page_key(violations: &mut Violations, size: u32, token: &str) -> (usize, Option<u64>) {
+    let page = violations.page(size, token);
+    let after = page.after.as_deref().and_then(|key| {
+        let parsed = key.parse::<u64>().ok();
+        if parsed.is_none() {
+            violations.add("page_token", "is not a token this service issued");
+        }
+        parsed
+    });
+    (page.size, after)
+}
+
+/// Mirror of `app::subjects::ObjectionTarget` as `grpc::subject::objection_target` builds it.
+pub use purposed::app::{ObjectionTarget, moment};
+
+/// Mirror of `grpc::subject::objection_target`: exactly one of direct marketing or a purpose.
+pub fn objection_target(
+    violations: &mut Violations,
+    direct_marketing: bool,
+    purpose: &str,
+) -> ObjectionTarget {
+    match (direct_marketing, purpose.is_empty()) {
+        (true, true) => ObjectionTarget::DirectMarketing,
+        (false, false) => {
+            violations.id("purpose", purpose);
+            ObjectionTarget::Purpose(purpose.to_owned())
+        }
+        (true, false) => {
+            violations.add("purpose", "name a purpose or direct_marketing, not both");
+            ObjectionTarget::DirectMarketing
+        }
+        (false, true) => {
+            violations.add(
+                "purpose",
+                "name a purpose (Art. 21(1)) or set direct_marketing (Art. 21(2))",
+            );
+            ObjectionTarget::DirectMarketing
+        }
+    }
+}
