@@ -21,7 +21,7 @@ use purposed::{
     domain::{
         catalog::When,
         decision::{Decision, Outcome},
-        engine::{CompiledPolicy, Question},
+        engine::CompiledPolicy,
         subject::{
             ConsentAction, ConsentEvent, Erasure, Objection, ObjectionScope, Restriction,
             SubjectState,
@@ -292,7 +292,7 @@ fuzz_target!(|input: Input| {
     // App::decide.
     let now = purposed_fuzz::now();
     let when = input.at.map_or(When::Now(now), When::At);
-    let question = question_for(&input, &input.recipient, when);
+    let question = input.question(&input.recipient, when.moment());
     let outcome = catalog.decide(&input.organisation, when, &question, state.as_ref());
     check_outcome(&outcome);
     let again = catalog.decide(&input.organisation, when, &question, state.as_ref());
@@ -304,18 +304,9 @@ fuzz_target!(|input: Input| {
         && policy.has_purpose(&input.purpose)
         && policy.category(&input.category).is_some()
     {
-        let candidates: Vec<&str> = if include_denied {
-            policy
-                .registry()
-                .recipients
-                .iter()
-                .map(|recipient| recipient.id.as_str())
-                .collect()
-        } else {
-            policy.engaged_recipients(&input.purpose)
-        };
+        let candidates = policy.candidate_recipients(&input.purpose, include_denied);
         for recipient in candidates {
-            let outcome = policy.decide(&question_for(&input, recipient, when), state.as_ref());
+            let outcome = policy.decide(&input.question(recipient, when.moment()), state.as_ref());
             check_outcome(&outcome);
             let _ = convert::recipient_decision(&purposed::app::RecipientOutcome {
                 recipient: recipient.to_owned(),
@@ -325,14 +316,3 @@ fuzz_target!(|input: Input| {
         }
     }
 });
-
-fn question_for<'a>(input: &'a CheckInput, recipient: &'a str, when: When) -> Question<'a> {
-    Question {
-        purpose: &input.purpose,
-        category: &input.category,
-        recipient,
-        at: when.moment(),
-        collected_at: input.collected_at,
-        satisfied_conditions: &input.satisfied_conditions,
-    }
-}

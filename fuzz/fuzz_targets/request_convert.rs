@@ -102,23 +102,13 @@ fn check(request: proto::CheckRequest) {
 }
 
 fn batch_check(request: proto::BatchCheckRequest) {
-    let checks = request.checks;
-    if checks.len() > MAX_BATCH_CHECKS {
-        status(Error::invalid(
-            "checks",
-            format!("at most {MAX_BATCH_CHECKS} questions per batch"),
-        ));
-        return;
+    let count = request.checks.len();
+    match convert::batch_check_inputs(request, MAX_BATCH_CHECKS) {
+        Ok(inputs) => assert_eq!(inputs.len(), count),
+        Err(error) => {
+            status(error);
+        }
     }
-    let mut violations = Violations::default();
-    let inputs: Vec<_> = checks
-        .into_iter()
-        .enumerate()
-        .map(|(index, check)| {
-            convert::check_input(check, &format!("checks[{index}]."), &mut violations)
-        })
-        .collect();
-    finish(violations, inputs);
 }
 
 fn list_recipients(request: proto::ListRecipientsRequest) {

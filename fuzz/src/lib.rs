@@ -1,9 +1,6 @@
 //! Shared pieces of purposed's fuzz targets: the example manifests compiled once, a fixed
-//! clock, and mirrors of the few private helpers of the gRPC and application layers that the
-//! targets need to follow a request as far as it goes without a database.
-//!
-//! The mirrors copy purposed's code as of this writing (`src/grpc/rights.rs` `page_key`,
-//! `src/grpc/subject.rs` `objection_target`); if those change, change these too.
+//! clock, a fixed subject key, and the handlers' validators that the targets call as the
+//! handlers do.
 
 use std::sync::{Arc, OnceLock};
 
@@ -142,46 +139,7 @@ pub fn finish<T>(violations: Violations, value: T) -> Option<T> {
     }
 }
 
-// ---- mirrors of private helpers -----------------------------------------------------------
+// ---- helpers of the handlers, re-exported for the targets ------------------------------
 
-/// Mirror of `grpc::rights::page_key`: the page size and the numeric key to continue after.
-pub fn page_key(violations: &mut Violations, size: u32, token: &str) -> (usize, Option<u64>) {
-    let page = violations.page(size, token);
-    let after = page.after.as_deref().and_then(|key| {
-        let parsed = key.parse::<u64>().ok();
-        if parsed.is_none() {
-            violations.add("page_token", "is not a token this service issued");
-        }
-        parsed
-    });
-    (page.size, after)
-}
-
-/// Mirror of `app::subjects::ObjectionTarget` as `grpc::subject::objection_target` builds it.
 pub use purposed::app::{ObjectionTarget, moment};
-
-/// Mirror of `grpc::subject::objection_target`: exactly one of direct marketing or a purpose.
-pub fn objection_target(
-    violations: &mut Violations,
-    direct_marketing: bool,
-    purpose: &str,
-) -> ObjectionTarget {
-    match (direct_marketing, purpose.is_empty()) {
-        (true, true) => ObjectionTarget::DirectMarketing,
-        (false, false) => {
-            violations.id("purpose", purpose);
-            ObjectionTarget::Purpose(purpose.to_owned())
-        }
-        (true, false) => {
-            violations.add("purpose", "name a purpose or direct_marketing, not both");
-            ObjectionTarget::DirectMarketing
-        }
-        (false, true) => {
-            violations.add(
-                "purpose",
-                "name a purpose (Art. 21(1)) or set direct_marketing (Art. 21(2))",
-            );
-            ObjectionTarget::DirectMarketing
-        }
-    }
-}
+pub use purposed::grpc::convert::{objection_target, page_key};

@@ -63,6 +63,21 @@ pub struct CheckInput {
     pub satisfied_conditions: Vec<String>,
 }
 
+impl CheckInput {
+    /// The engine's question: this one's, about `recipient` (Check asks about its own,
+    /// ListRecipients about each candidate), at `at`.
+    pub fn question<'a>(&'a self, recipient: &'a str, at: Timestamp) -> Question<'a> {
+        Question {
+            purpose: &self.purpose,
+            category: &self.category,
+            recipient,
+            at,
+            collected_at: self.collected_at,
+            satisfied_conditions: &self.satisfied_conditions,
+        }
+    }
+}
+
 /// The result of an apply or a dry run.
 #[derive(Clone, Debug)]
 pub struct ApplyOutcome {
@@ -247,14 +262,7 @@ impl App {
 
     fn decide(&self, input: &CheckInput, now: Timestamp) -> Result<Outcome, Error> {
         let when = input.at.map_or(When::Now(now), When::At);
-        let question = Question {
-            purpose: &input.purpose,
-            category: &input.category,
-            recipient: &input.recipient,
-            at: when.moment(),
-            collected_at: input.collected_at,
-            satisfied_conditions: &input.satisfied_conditions,
-        };
+        let question = input.question(&input.recipient, when.moment());
         let subject = input
             .subject
             .as_deref()
@@ -315,16 +323,7 @@ impl App {
                 input.organisation, input.category
             )));
         }
-        let candidates: Vec<&str> = if include_denied {
-            policy
-                .registry()
-                .recipients
-                .iter()
-                .map(|recipient| recipient.id.as_str())
-                .collect()
-        } else {
-            policy.engaged_recipients(&input.purpose)
-        };
+        let candidates = policy.candidate_recipients(&input.purpose, include_denied);
         let subject = input
             .subject
             .as_deref()
@@ -338,14 +337,7 @@ impl App {
         let subject = subject.as_ref();
         let mut recipients = Vec::new();
         for recipient in candidates {
-            let question = Question {
-                purpose: &input.purpose,
-                category: &input.category,
-                recipient,
-                at: when.moment(),
-                collected_at: input.collected_at,
-                satisfied_conditions: &input.satisfied_conditions,
-            };
+            let question = input.question(recipient, when.moment());
             let outcome = policy.decide(&question, subject);
             if include_denied || outcome.decision != crate::domain::decision::Decision::Deny {
                 recipients.push(RecipientOutcome {

@@ -956,6 +956,20 @@ impl CompiledPolicy {
     }
 
     /// The recipients engaged for a purpose, by id.
+    /// The recipients ListRecipients decides for: every registered one when the denied are
+    /// wanted too, else those engaged under the purpose.
+    pub fn candidate_recipients(&self, purpose: &str, include_denied: bool) -> Vec<&str> {
+        if include_denied {
+            self.registry
+                .recipients
+                .iter()
+                .map(|recipient| recipient.id.as_str())
+                .collect()
+        } else {
+            self.engaged_recipients(purpose)
+        }
+    }
+
     pub fn engaged_recipients(&self, purpose: &str) -> Vec<&str> {
         self.purpose_index
             .get(purpose)

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use prost_types::Timestamp as ProtoTimestamp;
 
 use crate::{
-    app::{ApplyOutcome, CheckInput, RecipientOutcome},
+    app::{ApplyOutcome, CheckInput, ObjectionTarget, RecipientOutcome},
     domain::{
         access::AccessReport,
         decision::{
@@ -27,7 +27,7 @@ use crate::{
         subject::{Birth, ConsentAction, ObjectionScope, SubjectHistory},
         taxonomy::{self, Sensitivity},
     },
-    error::FieldViolation,
+    error::{Error, FieldViolation},
     manifest, proto,
 };
 
@@ -251,6 +251,68 @@ pub fn check_input(
         collected_at,
         min_revision: request.min_revision,
         satisfied_conditions: request.satisfied_conditions,
+    }
+}
+
+/// The questions of a BatchCheck, each validated under `checks[i].`; more than `limit` is
+/// refused before any is looked at.
+pub fn batch_check_inputs(
+    request: proto::BatchCheckRequest,
+    limit: usize,
+) -> Result<Vec<CheckInput>, Error> {
+    if request.checks.len() > limit {
+        return Err(Error::invalid(
+            "checks",
+            format!("at most {limit} questions per batch"),
+        ));
+    }
+    let mut violations = Violations::default();
+    let inputs: Vec<_> = request
+        .checks
+        .into_iter()
+        .enumerate()
+        .map(|(index, check)| check_input(check, &format!("checks[{index}]."), &mut violations))
+        .collect();
+    violations.into_result(inputs)
+}
+
+/// A page of a list keyed by numbers (rights requests, tasks): its size and the key to
+/// continue after.
+pub fn page_key(violations: &mut Violations, size: u32, token: &str) -> (usize, Option<u64>) {
+    let page = violations.page(size, token);
+    let after = page.after.as_deref().and_then(|key| {
+        let parsed = key.parse::<u64>().ok();
+        if parsed.is_none() {
+            violations.add("page_token", "is not a token this service issued");
+        }
+        parsed
+    });
+    (page.size, after)
+}
+
+/// What an objection is to: exactly one of direct marketing or a purpose.
+pub fn objection_target(
+    violations: &mut Violations,
+    direct_marketing: bool,
+    purpose: &str,
+) -> ObjectionTarget {
+    match (direct_marketing, purpose.is_empty()) {
+        (true, true) => ObjectionTarget::DirectMarketing,
+        (false, false) => {
+            violations.id("purpose", purpose);
+            ObjectionTarget::Purpose(purpose.to_owned())
+        }
+        (true, false) => {
+            violations.add("purpose", "name a purpose or direct_marketing, not both");
+            ObjectionTarget::DirectMarketing
+        }
+        (false, true) => {
+            violations.add(
+                "purpose",
+                "name a purpose (Art. 21(1)) or set direct_marketing (Art. 21(2))",
+            );
+            ObjectionTarget::DirectMarketing
+        }
     }
 }
 

@@ -4,7 +4,7 @@ use super::{
     Ready,
     convert::{self, Violations},
 };
-use crate::{error::Error, proto};
+use crate::proto;
 
 pub struct DecisionApi {
     ready: Ready,
@@ -35,22 +35,8 @@ impl proto::decision_service_server::DecisionService for DecisionApi {
         request: Request<proto::BatchCheckRequest>,
     ) -> Result<Response<proto::BatchCheckResponse>, Status> {
         let app = self.ready.get()?;
-        let checks = request.into_inner().checks;
-        let limit = app.limits().max_batch_checks;
-        if checks.len() > limit {
-            return Err(
-                Error::invalid("checks", format!("at most {limit} questions per batch")).into(),
-            );
-        }
-        let mut violations = Violations::default();
-        let inputs: Vec<_> = checks
-            .into_iter()
-            .enumerate()
-            .map(|(index, check)| {
-                convert::check_input(check, &format!("checks[{index}]."), &mut violations)
-            })
-            .collect();
-        let inputs = violations.into_result(inputs)?;
+        let inputs =
+            convert::batch_check_inputs(request.into_inner(), app.limits().max_batch_checks)?;
         let outcomes = app.batch_check(&inputs).await?;
         Ok(Response::new(proto::BatchCheckResponse {
             results: outcomes.iter().map(convert::check_response).collect(),

@@ -41,18 +41,6 @@ fn encode_with(policy: &CompiledPolicy, request: &RequestRecord) -> proto::Right
     convert::rights_request(request, today, &name)
 }
 
-fn page_key(violations: &mut Violations, size: u32, token: &str) -> (usize, Option<u64>) {
-    let page = violations.page(size, token);
-    let after = page.after.as_deref().and_then(|key| {
-        let parsed = key.parse::<u64>().ok();
-        if parsed.is_none() {
-            violations.add("page_token", "is not a token this service issued");
-        }
-        parsed
-    });
-    (page.size, after)
-}
-
 fn next_token(next: Option<u64>) -> String {
     next.map(|key| convert::Page::token(&key.to_string()))
         .unwrap_or_default()
@@ -147,7 +135,8 @@ impl proto::rights_service_server::RightsService for RightsApi {
             })
             .collect();
         let due_before = violations.date("due_before", &request.due_before);
-        let (size, after) = page_key(&mut violations, request.page_size, &request.page_token);
+        let (size, after) =
+            convert::page_key(&mut violations, request.page_size, &request.page_token);
         violations.into_result(())?;
         let filters = ListInput {
             statuses,
@@ -252,7 +241,8 @@ impl proto::rights_service_server::RightsService for RightsApi {
         if !request.request_id.is_empty() {
             violations.request_id("request_id", &request.request_id);
         }
-        let (size, after) = page_key(&mut violations, request.page_size, &request.page_token);
+        let (size, after) =
+            convert::page_key(&mut violations, request.page_size, &request.page_token);
         violations.into_result(())?;
         let request_id = (!request.request_id.is_empty()).then_some(request.request_id.as_str());
         let (tasks, next) = app

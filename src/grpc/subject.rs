@@ -5,7 +5,7 @@ use super::{
     convert::{self, MAX_TEXT_BYTES, Violations},
 };
 use crate::{
-    app::{ConsentInput, ObjectionTarget},
+    app::ConsentInput,
     domain::{pseudonym::SubjectRef, subject::SubjectHistory},
     proto,
 };
@@ -25,32 +25,6 @@ fn state(
     (subject, history): (SubjectRef, SubjectHistory),
 ) -> Option<proto::SubjectState> {
     Some(convert::subject_state(organisation, subject, &history))
-}
-
-/// Exactly one of direct marketing or a purpose.
-fn objection_target(
-    violations: &mut Violations,
-    direct_marketing: bool,
-    purpose: &str,
-) -> ObjectionTarget {
-    match (direct_marketing, purpose.is_empty()) {
-        (true, true) => ObjectionTarget::DirectMarketing,
-        (false, false) => {
-            violations.id("purpose", purpose);
-            ObjectionTarget::Purpose(purpose.to_owned())
-        }
-        (true, false) => {
-            violations.add("purpose", "name a purpose or direct_marketing, not both");
-            ObjectionTarget::DirectMarketing
-        }
-        (false, true) => {
-            violations.add(
-                "purpose",
-                "name a purpose (Art. 21(1)) or set direct_marketing (Art. 21(2))",
-            );
-            ObjectionTarget::DirectMarketing
-        }
-    }
 }
 
 #[tonic::async_trait]
@@ -103,7 +77,8 @@ impl proto::subject_service_server::SubjectService for SubjectApi {
         let mut violations = Violations::default();
         violations.id("organisation", &request.organisation);
         violations.required_subject("subject", &request.subject);
-        let target = objection_target(&mut violations, request.direct_marketing, &request.purpose);
+        let target =
+            convert::objection_target(&mut violations, request.direct_marketing, &request.purpose);
         let at = violations.timestamp("at", request.at.as_ref());
         violations.into_result(())?;
         let written = app
@@ -123,7 +98,8 @@ impl proto::subject_service_server::SubjectService for SubjectApi {
         let mut violations = Violations::default();
         violations.id("organisation", &request.organisation);
         violations.required_subject("subject", &request.subject);
-        let target = objection_target(&mut violations, request.direct_marketing, &request.purpose);
+        let target =
+            convert::objection_target(&mut violations, request.direct_marketing, &request.purpose);
         violations.into_result(())?;
         let written = app
             .withdraw_objection(&request.organisation, &request.subject, target)

@@ -4,6 +4,13 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
+/// A `NAME:   1234 kB` line of a /proc file, in KiB.
+pub fn kib_field(text: &str, name: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
 pub fn environment() -> Value {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -15,17 +22,7 @@ pub fn environment() -> Value {
         .unwrap_or_default();
     let memory_kib = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|info| {
-            info.lines()
-                .find_map(|line| line.strip_prefix("MemTotal:"))
-                .and_then(|rest| {
-                    rest.trim()
-                        .trim_end_matches("kB")
-                        .trim()
-                        .parse::<u64>()
-                        .ok()
-                })
-        })
+        .and_then(|info| kib_field(&info, "MemTotal:"))
         .unwrap_or_default();
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|release| release.trim().to_owned())

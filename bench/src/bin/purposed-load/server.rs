@@ -116,16 +116,7 @@ impl Server {
         let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
             .map_err(|error| format!("/proc/{pid}/status: {error}"))?;
         let field = |name: &str| -> Result<u64, String> {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix(name))
-                .and_then(|rest| {
-                    rest.trim()
-                        .trim_end_matches("kB")
-                        .trim()
-                        .parse::<u64>()
-                        .ok()
-                })
+            crate::report::kib_field(&status, name)
                 .map(|kib| kib * 1024)
                 .ok_or_else(|| format!("no {name} in /proc/{pid}/status"))
         };
