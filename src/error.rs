@@ -1,7 +1,7 @@
 //! The errors the service reports to callers, independent of transport. `grpc::status` maps
 //! each kind to exactly one gRPC code.
 
-use crate::{manifest::ManifestError, store::StoreError};
+use crate::{auth::AuthError, manifest::ManifestError, store::StoreError};
 
 /// One invalid field of a request: `field` is its path in the request, for example
 /// `checks[3].purpose` or `manifest` (whose description then names the place in the YAML).
@@ -35,6 +35,13 @@ pub enum Error {
     /// A concurrent writer won; retrying may succeed.
     #[error("{0}")]
     Aborted(String),
+    /// No valid credentials came with the call.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The caller may not do this for this organisation; the words are the same whether or
+    /// not the organisation exists.
+    #[error("{0}")]
+    PermissionDenied(String),
     /// Not ready yet, or the database is unreachable; retrying may succeed.
     #[error("{0}")]
     Unavailable(String),
@@ -83,6 +90,17 @@ impl From<StoreError> for Error {
             StoreError::Unavailable(_) => Error::Unavailable(error.to_string()),
             StoreError::UnsupportedUrl(_) | StoreError::Database(_) | StoreError::Corrupt(_) => {
                 Error::Internal(error.to_string())
+            }
+        }
+    }
+}
+
+impl From<AuthError> for Error {
+    fn from(error: AuthError) -> Error {
+        match error {
+            AuthError::Unauthenticated(message) => Error::Unauthenticated(message),
+            AuthError::Forbidden { .. } | AuthError::MissingScope(_) => {
+                Error::PermissionDenied(error.to_string())
             }
         }
     }

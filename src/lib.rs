@@ -3,11 +3,13 @@
 //! organisation's registry, kept as policy-as-code manifests and compiled into memory.
 
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod grpc;
 pub mod manifest;
+pub mod metrics;
 pub mod proto;
 pub mod startup;
 pub mod store;

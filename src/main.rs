@@ -27,15 +27,9 @@ use tonic_types::StatusExt;
     about = "A gRPC policy decision point for GDPR"
 )]
 struct Cli {
-    /// Log format.
-    #[arg(
-        long,
-        global = true,
-        value_enum,
-        env = "PURPOSED_LOG_FORMAT",
-        default_value = "text"
-    )]
-    log_format: LogFormat,
+    /// Log format (default text; for `serve`, also the `log_format` setting).
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Command,
 }
@@ -67,28 +61,24 @@ struct DatabaseArgs {
 
 #[derive(Args)]
 struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "PURPOSED_LISTEN", default_value = config::DEFAULT_LISTEN)]
-    listen: SocketAddr,
-    #[command(flatten)]
-    database: DatabaseArgs,
-    /// Apply the example manifests of the five seed policies at start (embedded in the binary).
+    /// Settings file (TOML). `PURPOSED_*` variables override it, and these flags override
+    /// both; see deploy/README.md for every setting.
+    #[arg(long, env = "PURPOSED_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on (the `listen` setting; default [::]:50051).
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Database URL (the `database_url` setting): sqlite://FILE or postgres://...
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Apply the example manifests of the five seed policies at start (embedded in the
+    /// binary). Without auth keys configured, a demo runs open to every caller.
     #[arg(long)]
     demo: bool,
     /// Also serve purposed.v1.BenchmarkService/Noop, the floor Check is measured against.
     /// For benchmarks only.
     #[arg(long)]
     bench_noop: bool,
-    /// Largest manifest accepted, in bytes.
-    #[arg(long, env = "PURPOSED_MAX_MANIFEST_BYTES", default_value_t = purposed::manifest::DEFAULT_MAX_BYTES)]
-    max_manifest_bytes: usize,
-    /// Database connections in the pool.
-    #[arg(long, env = "PURPOSED_DATABASE_POOL", default_value_t = 8)]
-    database_pool: u32,
-    /// Key of the subject pseudonyms (HMAC-SHA256), 64 or more hex digits. Required with
-    /// PostgreSQL; with SQLite a generated key is kept beside the database file.
-    #[arg(long, env = "PURPOSED_SUBJECT_KEY", hide_env_values = true)]
-    subject_key: Option<String>,
 }
 
 #[derive(Args)]
@@ -149,15 +139,26 @@ struct CheckArgs {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(cli.log_format);
+    if let Command::Serve(args) = cli.command {
+        return exit(serve(args, cli.log_format).await);
+    }
+    telemetry::init(cli.log_format.unwrap_or_default());
     let result = match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(_) => unreachable_serve(),
         Command::Migrate(args) => migrate(args).await,
         Command::Apply(args) => apply(args).await,
         Command::Check(args) => check(args).await,
         Command::Rights(command) => rights_cli::rights(command).await,
         Command::Subject(command) => rights_cli::subject(command).await,
     };
+    exit(result)
+}
+
+fn unreachable_serve() -> Result<(), String> {
+    Err("serve is handled before logging starts".to_owned())
+}
+
+fn exit(result: Result<(), String>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -167,18 +168,33 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn serve(args: ServeArgs) -> Result<(), String> {
-    let mut settings = Settings::new(args.listen, args.database.database_url);
-    settings.demo = args.demo;
+async fn serve(args: ServeArgs, log_format: Option<LogFormat>) -> Result<(), String> {
+    // Read before logging starts: the settings choose the log format.
+    let mut file = config::load(args.config.as_deref())?;
+    telemetry::init(log_format.unwrap_or(file.log_format));
+    if let Some(listen) = args.listen {
+        file.listen = listen;
+    }
+    if let Some(database_url) = args.database_url {
+        file.database_url = config::Secret::new(database_url);
+    }
+    file.demo |= args.demo;
+    let mut settings = Settings::from_file_settings(file).map_err(|error| error.to_string())?;
     settings.bench_noop = args.bench_noop;
-    settings.limits.max_manifest_bytes = args.max_manifest_bytes;
-    settings.store.max_connections = args.database_pool.max(1);
-    settings.subject_key = args
-        .subject_key
-        .as_deref()
-        .map(purposed::domain::pseudonym::SubjectKey::from_hex)
-        .transpose()
-        .map_err(|error| format!("PURPOSED_SUBJECT_KEY: {error}"))?;
+    tracing::info!(
+        database = %store::redact(&settings.database_url),
+        database_pool = settings.store.max_connections,
+        auth = match &settings.access {
+            config::Access::Open => "off",
+            config::Access::Tokens(_) => "bearer tokens",
+        },
+        tls = match &settings.tls {
+            None => "off",
+            Some(tls) if tls.client_ca_pem.is_some() => "mutual",
+            Some(_) => "server",
+        },
+        "settings read"
+    );
     let application = Application::build(settings)
         .await
         .map_err(|error| error.to_string())?;
@@ -276,7 +292,9 @@ async fn apply(args: ApplyArgs) -> Result<(), String> {
                 .await
                 .map_err(|error| error.to_string())?;
             let outcome = app
-                .apply(&text, args.dry_run, args.expected_revision)
+                .apply(&text, args.dry_run, args.expected_revision, |_| {
+                    Ok::<_, purposed::error::Error>(())
+                })
                 .await
                 .map_err(|error| describe(&Status::from(error)))?;
             purposed::grpc::convert::apply_response(&outcome)

@@ -2,18 +2,27 @@
 //! NOT_SERVING, then connect, migrate and load the registry in the background, and only then
 //! turn SERVING. Shutdown turns NOT_SERVING first and lets in-flight calls finish.
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{
+    future::Future,
+    net::SocketAddr,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
-use tokio::net::TcpListener;
-use tonic::{server::NamedService, transport::server::TcpIncoming};
+use tokio::{net::TcpListener, sync::watch};
+use tonic::{
+    server::NamedService,
+    transport::{Certificate, Identity, ServerTlsConfig, server::TcpIncoming},
+};
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
     app::App,
-    config::Settings,
+    config::{Access, Settings, TlsFiles},
     domain::pseudonym::SubjectKey,
     error::Error,
-    grpc::{DecisionApi, NoopApi, Ready, RegistryApi, RightsApi, SubjectApi},
+    grpc::{DecisionApi, Gate, NoopApi, Ready, RegistryApi, RightsApi, SubjectApi},
+    metrics::{self, Metrics},
     proto::{
         self, benchmark_service_server::BenchmarkServiceServer,
         decision_service_server::DecisionServiceServer,
@@ -65,8 +74,10 @@ pub enum StartupError {
 pub struct Application {
     listener: TcpListener,
     address: SocketAddr,
+    metrics_listener: Option<TcpListener>,
     settings: Settings,
     subject_key: SubjectKey,
+    tls: Option<ServerTlsConfig>,
 }
 
 const SERVICES: [&str; 4] = [
@@ -89,32 +100,120 @@ async fn end_health_watches(mut reporter: HealthReporter) {
     for service in SERVICES {
         reporter.clear_service_status(service).await;
     }
+    reporter.clear_service_status(LIVENESS).await;
 }
 
+/// What health reports for the whole server and each service: SERVING once the registry is
+/// loaded, while the database answers, until shutdown begins. `liveness` stays SERVING while
+/// the process runs, so that a database outage takes replicas out of the load balancer
+/// without restarting them.
+#[derive(Clone)]
+struct Readiness {
+    reporter: HealthReporter,
+    state: Arc<tokio::sync::Mutex<ReadyState>>,
+}
+
+struct ReadyState {
+    loaded: bool,
+    database_up: bool,
+    draining: bool,
+    reported: ServingStatus,
+}
+
+pub const LIVENESS: &str = "liveness";
+
+impl Readiness {
+    async fn new(reporter: HealthReporter) -> Readiness {
+        set_health(&reporter, ServingStatus::NotServing).await;
+        reporter
+            .set_service_status(LIVENESS, ServingStatus::Serving)
+            .await;
+        Readiness {
+            reporter,
+            state: Arc::new(tokio::sync::Mutex::new(ReadyState {
+                loaded: false,
+                database_up: true,
+                draining: false,
+                reported: ServingStatus::NotServing,
+            })),
+        }
+    }
+
+    async fn update(&self, change: impl FnOnce(&mut ReadyState)) {
+        // Held while reporting, so that two changes cannot report out of order.
+        let mut state = self.state.lock().await;
+        change(&mut state);
+        let status = if state.loaded && state.database_up && !state.draining {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
+        if status != state.reported {
+            state.reported = status;
+            set_health(&self.reporter, status).await;
+        }
+    }
+}
+
+fn with_limits<S>(service: S, max_message: usize) -> S
+where
+    S: MessageLimits,
+{
+    service.limit_messages(max_message)
+}
+
+/// The generated servers' size setters, in one place.
+trait MessageLimits {
+    fn limit_messages(self, bytes: usize) -> Self;
+}
+
+macro_rules! message_limits {
+    ($($server:ty),*) => {$(
+        impl MessageLimits for $server {
+            fn limit_messages(self, bytes: usize) -> Self {
+                self.max_decoding_message_size(bytes)
+                    .max_encoding_message_size(bytes)
+            }
+        }
+    )*};
+}
+
+message_limits!(
+    DecisionServiceServer<DecisionApi>,
+    RegistryServiceServer<RegistryApi>,
+    SubjectServiceServer<SubjectApi>,
+    RightsServiceServer<RightsApi>,
+    BenchmarkServiceServer<NoopApi>
+);
+
 impl Application {
-    /// Binds the listen address; port 0 picks a free port, which `address()` reports.
+    /// Binds the listen address (and the metrics address); port 0 picks a free port, which
+    /// `address()` (and `metrics_address()`) report.
     pub async fn build(settings: Settings) -> Result<Application, StartupError> {
         store::backend_of(&settings.database_url)
             .map_err(|error| StartupError::Config(error.to_string()))?;
         // A missing key is a configuration error: refuse to start rather than wait.
         let subject_key =
             crate::config::resolve_subject_key(&settings).map_err(StartupError::Config)?;
-        let listener =
-            TcpListener::bind(settings.listen)
-                .await
-                .map_err(|source| StartupError::Bind {
-                    address: settings.listen,
-                    source,
-                })?;
-        let address = listener.local_addr().map_err(|source| StartupError::Bind {
-            address: settings.listen,
-            source,
-        })?;
+        let listener = bind(settings.listen).await?;
+        let address = local_address(&listener, settings.listen)?;
+        let metrics_listener = match settings.metrics_listen {
+            Some(metrics_listen) => Some(bind(metrics_listen).await?),
+            None => None,
+        };
+        let tls = settings.tls.as_ref().map(tls_config);
+        if matches!(settings.access, Access::Open) {
+            tracing::warn!(
+                "auth is off: every caller may act for every organisation (demo or closed network only)"
+            );
+        }
         Ok(Application {
             listener,
             address,
+            metrics_listener,
             settings,
             subject_key,
+            tls,
         })
     }
 
@@ -126,6 +225,12 @@ impl Application {
         self.address.port()
     }
 
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
+    }
+
     /// Serves until `shutdown` resolves, or until start-up fails for good.
     pub async fn run_until_stopped(
         self,
@@ -134,11 +239,13 @@ impl Application {
         let Application {
             listener,
             address,
+            metrics_listener,
             settings,
             subject_key,
+            tls,
         } = self;
         let (reporter, health) = tonic_health::server::health_reporter();
-        set_health(&reporter, ServingStatus::NotServing).await;
+        let readiness = Readiness::new(reporter.clone()).await;
         let reflection = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
             .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -146,38 +253,63 @@ impl Application {
             .map_err(|error| StartupError::Init(format!("reflection: {error}")))?;
 
         let ready = Ready::default();
+        let metrics = Arc::new(Metrics::new());
         let max_message = settings.max_message_bytes;
-        let settings_grace = settings.shutdown_grace;
-        let decision = DecisionServiceServer::new(DecisionApi::new(ready.clone()))
-            .max_decoding_message_size(max_message)
-            .max_encoding_message_size(max_message);
-        let registry = RegistryServiceServer::new(RegistryApi::new(ready.clone()))
-            .max_decoding_message_size(max_message)
-            .max_encoding_message_size(max_message);
-        let subjects = SubjectServiceServer::new(SubjectApi::new(ready.clone()))
-            .max_decoding_message_size(max_message)
-            .max_encoding_message_size(max_message);
-        let rights = RightsServiceServer::new(RightsApi::new(ready.clone()))
-            .max_decoding_message_size(max_message)
-            .max_encoding_message_size(max_message);
-
+        let grace = settings.shutdown_grace;
+        let decision = with_limits(
+            DecisionServiceServer::new(DecisionApi::new(ready.clone(), metrics.clone())),
+            max_message,
+        );
+        let registry = with_limits(
+            RegistryServiceServer::new(RegistryApi::new(ready.clone())),
+            max_message,
+        );
+        let subjects = with_limits(
+            SubjectServiceServer::new(SubjectApi::new(ready.clone())),
+            max_message,
+        );
+        let rights = with_limits(
+            RightsServiceServer::new(RightsApi::new(ready.clone())),
+            max_message,
+        );
         let noop = settings.bench_noop.then(|| {
             tracing::warn!("serving the benchmark-only no-op RPC");
-            BenchmarkServiceServer::new(NoopApi::new())
-                .max_decoding_message_size(max_message)
-                .max_encoding_message_size(max_message)
+            with_limits(BenchmarkServiceServer::new(NoopApi::new()), max_message)
         });
+        let gate = Gate::new(
+            settings.access.clone(),
+            settings.max_concurrent_requests,
+            settings.request_timeout,
+            metrics.clone(),
+        );
+
+        let (draining_tx, draining) = watch::channel(false);
+        if let Some(listener) = metrics_listener {
+            spawn_metrics(listener, metrics.clone(), ready.clone(), draining.clone());
+        }
 
         let (failed_tx, failed_rx) = tokio::sync::oneshot::channel::<String>();
         let init = tokio::spawn({
-            let reporter = reporter.clone();
+            let readiness = readiness.clone();
             let ready = ready.clone();
+            let draining = draining.clone();
+            let metrics = metrics.clone();
             async move {
                 match initialise(&settings, subject_key).await {
                     Ok(app) => {
-                        ready.set(Arc::new(app));
-                        set_health(&reporter, ServingStatus::Serving).await;
+                        let app = Arc::new(app);
+                        ready.set(app.clone());
+                        readiness.update(|state| state.loaded = true).await;
+                        metrics.index.database_up.set(1);
                         tracing::info!("registry loaded; serving");
+                        follow_database(
+                            app,
+                            readiness,
+                            metrics,
+                            settings.database_check_interval,
+                            draining,
+                        )
+                        .await;
                     }
                     Err(error) => {
                         tracing::error!(error = %error, "start-up failed");
@@ -187,11 +319,11 @@ impl Application {
             }
         });
 
-        tracing::info!(address = %address, "listening");
+        tracing::info!(address = %address, tls = tls.is_some(), "listening");
         let failure = Arc::new(std::sync::Mutex::new(None::<String>));
-        let (draining_tx, draining_rx) = tokio::sync::oneshot::channel::<()>();
+        let (drained_tx, drained_rx) = tokio::sync::oneshot::channel::<()>();
         let stopping = {
-            let reporter = reporter.clone();
+            let readiness = readiness.clone();
             let failure = failure.clone();
             let ready = ready.clone();
             async move {
@@ -205,17 +337,25 @@ impl Application {
                 }
                 // Load balancers see NOT_SERVING while in-flight calls drain; then the health
                 // watch streams end (they would otherwise hold the drain open).
-                set_health(&reporter, ServingStatus::NotServing).await;
-                end_health_watches(reporter).await;
+                readiness.update(|state| state.draining = true).await;
+                draining_tx.send_replace(true);
+                end_health_watches(readiness.reporter.clone()).await;
                 if let Ok(app) = ready.get() {
                     app.stop_streams();
                 }
-                let _ = draining_tx.send(());
+                let _ = drained_tx.send(());
             }
         };
-        let serving = tonic::transport::Server::builder()
+        let mut server = tonic::transport::Server::builder();
+        if let Some(tls) = tls {
+            server = server
+                .tls_config(tls)
+                .map_err(|error| StartupError::Config(format!("tls: {error}")))?;
+        }
+        let serving = server
             // Method names only: request bodies may carry subject identifiers.
             .trace_fn(|request| tracing::info_span!("rpc", method = %request.uri().path()))
+            .layer(gate)
             .add_service(health)
             .add_service(reflection)
             .add_service(decision)
@@ -226,11 +366,10 @@ impl Application {
             .serve_with_incoming_shutdown(incoming(listener), stopping);
         // Draining waits for every open stream; a client holding one open (a health watch)
         // must not keep the process alive past the grace period.
-        let grace = settings_grace;
         let served = tokio::select! {
             served = serving => served,
             () = async {
-                if draining_rx.await.is_ok() {
+                if drained_rx.await.is_ok() {
                     tokio::time::sleep(grace).await;
                 } else {
                     std::future::pending::<()>().await;
@@ -248,6 +387,121 @@ impl Application {
             None => Ok(()),
         }
     }
+}
+
+async fn bind(address: SocketAddr) -> Result<TcpListener, StartupError> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| StartupError::Bind { address, source })
+}
+
+fn local_address(listener: &TcpListener, asked: SocketAddr) -> Result<SocketAddr, StartupError> {
+    listener.local_addr().map_err(|source| StartupError::Bind {
+        address: asked,
+        source,
+    })
+}
+
+fn tls_config(files: &TlsFiles) -> ServerTlsConfig {
+    let config =
+        ServerTlsConfig::new().identity(Identity::from_pem(&files.cert_pem, &files.key_pem));
+    match &files.client_ca_pem {
+        // With a client CA, rustls refuses a handshake without a certificate it signed.
+        Some(ca) => config.client_ca_root(Certificate::from_pem(ca)),
+        None => config,
+    }
+}
+
+/// Checks the database every `interval` and turns readiness with it, until draining.
+async fn follow_database(
+    app: Arc<App>,
+    readiness: Readiness,
+    metrics: Arc<Metrics>,
+    interval: Duration,
+    mut draining: watch::Receiver<bool>,
+) {
+    let mut was_up = true;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(interval) => {}
+            _ = draining.wait_for(|draining| *draining) => return,
+        }
+        let up = tokio::time::timeout(interval.max(Duration::from_secs(1)), app.database_answers())
+            .await
+            .unwrap_or(false);
+        if up != was_up {
+            if up {
+                tracing::info!("database answers again; serving");
+            } else {
+                tracing::warn!("database does not answer; not serving until it does");
+            }
+            was_up = up;
+            metrics.index.database_up.set(i64::from(up));
+            readiness.update(|state| state.database_up = up).await;
+        }
+    }
+}
+
+/// How long a count of overdue requests is reused: a scrape every few seconds must not
+/// become a query per organisation every few seconds.
+const OVERDUE_REFRESH: Duration = Duration::from_secs(30);
+
+fn spawn_metrics(
+    listener: TcpListener,
+    metrics: Arc<Metrics>,
+    ready: Ready,
+    mut draining: watch::Receiver<bool>,
+) {
+    let overdue_counted = Arc::new(std::sync::Mutex::new(None::<Instant>));
+    let index = metrics.index.clone();
+    let refresh: metrics::Refresh = Arc::new(move || {
+        let ready = ready.clone();
+        let index = index.clone();
+        let overdue_counted = overdue_counted.clone();
+        Box::pin(async move {
+            let Ok(app) = ready.get() else { return };
+            let summary = app.index_summary();
+            index
+                .revision
+                .set(i64::try_from(summary.revision_sum).unwrap_or(i64::MAX));
+            index
+                .organisations
+                .set(i64::try_from(summary.organisations).unwrap_or(i64::MAX));
+            index
+                .compile_seconds
+                .set(summary.last_compile.as_secs_f64());
+            let due = overdue_counted
+                .lock()
+                .map(|counted| counted.is_none_or(|at| at.elapsed() >= OVERDUE_REFRESH))
+                .unwrap_or(true);
+            if due {
+                match app.count_overdue().await {
+                    Ok(overdue) => {
+                        index
+                            .overdue_requests
+                            .set(i64::try_from(overdue).unwrap_or(i64::MAX));
+                        if let Ok(mut counted) = overdue_counted.lock() {
+                            *counted = Some(Instant::now());
+                        }
+                    }
+                    Err(error) => {
+                        tracing::warn!(error = %error, "cannot count overdue requests")
+                    }
+                }
+            }
+        })
+    });
+    if let Ok(address) = listener.local_addr() {
+        tracing::info!(address = %address, "metrics listening");
+    }
+    tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = draining.wait_for(|draining| *draining).await;
+        };
+        if let Err(error) = metrics::serve(listener, metrics, refresh, shutdown).await {
+            tracing::error!(error = %error, "metrics endpoint failed");
+        }
+    });
 }
 
 /// Accepted connections send small answers at once: without TCP_NODELAY, Nagle's algorithm
@@ -282,7 +536,7 @@ async fn initialise(settings: &Settings, subject_key: SubjectKey) -> Result<App,
     let app = App::load(store, settings.limits.clone(), subject_key).await?;
     if settings.demo {
         for (name, text) in DEMO_MANIFESTS {
-            let outcome = app.apply(text, false, None).await?;
+            let outcome = app.apply(text, false, None, |_| Ok::<_, Error>(())).await?;
             tracing::info!(
                 manifest = name,
                 organisation = %outcome.organisation,

@@ -7,7 +7,13 @@ mod cache;
 mod rights;
 mod subjects;
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
 
 use arc_swap::ArcSwap;
 use jiff::Timestamp;
@@ -116,6 +122,17 @@ pub struct App {
     rights_events: watch::Sender<u64>,
     /// Set when the server shuts down, to end long-lived streams.
     stopping: watch::Sender<bool>,
+    /// How long the last registry compile took, for the metrics.
+    last_compile_micros: AtomicU64,
+}
+
+/// The index as the metrics report it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IndexSummary {
+    /// The sum of the organisations' latest revisions: replicas in step agree on it.
+    pub revision_sum: u64,
+    pub organisations: usize,
+    pub last_compile: Duration,
 }
 
 pub fn compile(stored: StoredRevision) -> Arc<CompiledPolicy> {
@@ -187,7 +204,32 @@ impl App {
             subjects,
             rights_events: watch::channel(0).0,
             stopping: watch::channel(false).0,
+            last_compile_micros: AtomicU64::new(0),
         })
+    }
+
+    fn note_compile(&self, took: Duration) {
+        self.last_compile_micros
+            .store(took.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    pub fn index_summary(&self) -> IndexSummary {
+        let catalog = self.catalog.load();
+        let mut summary = IndexSummary {
+            revision_sum: 0,
+            organisations: 0,
+            last_compile: Duration::from_micros(self.last_compile_micros.load(Ordering::Relaxed)),
+        };
+        for (_, history) in catalog.organisations() {
+            summary.organisations += 1;
+            summary.revision_sum += history.latest().map_or(0, |policy| policy.revision());
+        }
+        summary
+    }
+
+    /// Whether the database answers now.
+    pub async fn database_answers(&self) -> bool {
+        self.store.ping().await.is_ok()
     }
 
     /// Ends the long-lived streams, so that a shutdown can drain.
@@ -356,15 +398,21 @@ impl App {
     }
 
     /// Validates a manifest and, unless it is a dry run, stores it as the next revision and
-    /// swaps the compiled catalog.
-    pub async fn apply(
+    /// swaps the compiled catalog. `permit` sees the organisation the manifest names before
+    /// anything about it is read or written, and may refuse.
+    pub async fn apply<E>(
         &self,
         text: &str,
         dry_run: bool,
         expected_revision: Option<u64>,
-    ) -> Result<ApplyOutcome, Error> {
+        permit: impl FnOnce(&str) -> Result<(), E>,
+    ) -> Result<ApplyOutcome, Error>
+    where
+        Error: From<E>,
+    {
         let parsed = manifest::parse(text, self.limits.max_manifest_bytes)?;
         let organisation = parsed.registry.organisation.id.clone();
+        permit(&organisation)?;
         let now = Timestamp::now();
         if dry_run {
             return self
@@ -384,6 +432,7 @@ impl App {
             .and_then(History::latest)
             .cloned();
         let (decision_changes, truncated) = if applied.changed {
+            let compiling = Instant::now();
             let policy = Arc::new(CompiledPolicy::compile(
                 Arc::new(parsed.registry),
                 RevisionInfo {
@@ -392,6 +441,7 @@ impl App {
                     manifest_sha256: sha256_hex(text),
                 },
             ));
+            self.note_compile(compiling.elapsed());
             let changes =
                 diff::decision_changes(before.as_deref(), &policy, now, MAX_DECISION_CHANGES);
             self.install(&organisation, policy).await?;

@@ -341,6 +341,17 @@ impl App {
             .ok_or_else(|| Error::NotFound(format!("no rights request {request_id:?}")))
     }
 
+    /// Open requests past their due date, every organisation judged on its own today.
+    pub async fn count_overdue(&self) -> Result<u64, Error> {
+        let mut overdue = 0;
+        for policy in self.organisations() {
+            let organisation = &policy.registry().organisation.id;
+            let today = Self::today(Self::country(&policy));
+            overdue += self.store.count_overdue(organisation, today).await?;
+        }
+        Ok(overdue)
+    }
+
     /// Requests matching the filters, oldest first, after `after`; and the key of the next
     /// page.
     pub async fn list_rights_requests(

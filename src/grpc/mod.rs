@@ -4,6 +4,7 @@
 mod bench;
 pub mod convert;
 mod decision;
+mod gate;
 mod registry;
 mod rights;
 mod status;
@@ -11,15 +12,16 @@ mod subject;
 
 use std::sync::{Arc, OnceLock};
 
-use tonic::Status;
+use tonic::{Request, Status};
 
 pub use bench::NoopApi;
 pub use decision::DecisionApi;
+pub use gate::Gate;
 pub use registry::RegistryApi;
 pub use rights::RightsApi;
 pub use subject::SubjectApi;
 
-use crate::app::App;
+use crate::{app::App, auth::Caller};
 
 /// The application once start-up has loaded it; until then every call is UNAVAILABLE.
 #[derive(Clone, Default)]
@@ -36,4 +38,14 @@ impl Ready {
             Status::unavailable("purposed is starting: the registry is not loaded yet")
         })
     }
+}
+
+/// The caller the gate authenticated, and the message. Every service behind the gate gets
+/// one; a request without is refused rather than trusted.
+pub(crate) fn authenticated<T>(request: Request<T>) -> Result<(Caller, T), Status> {
+    let (_, mut extensions, message) = request.into_parts();
+    let caller = extensions
+        .remove::<Caller>()
+        .ok_or_else(|| Status::unauthenticated("no caller: the request bypassed the gate"))?;
+    Ok((caller, message))
 }

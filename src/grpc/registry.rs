@@ -1,10 +1,13 @@
 use tonic::{Request, Response, Status};
 
 use super::{
-    Ready,
+    Ready, authenticated,
     convert::{self, Violations},
 };
-use crate::proto;
+use crate::{
+    auth::{AuthError, Scope},
+    proto,
+};
 
 pub struct RegistryApi {
     ready: Ready,
@@ -23,12 +26,15 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
         request: Request<proto::ApplyManifestRequest>,
     ) -> Result<Response<proto::ApplyManifestResponse>, Status> {
         let app = self.ready.get()?;
-        let request = request.into_inner();
+        let (caller, request) = authenticated(request)?;
+        // The organisation is named inside the manifest: checked once it is parsed, before
+        // anything is compared or stored.
         let outcome = app
             .apply(
                 &request.manifest,
                 request.dry_run,
                 request.expected_revision,
+                |organisation| caller.require(Scope::Registry, organisation),
             )
             .await?;
         Ok(Response::new(convert::apply_response(&outcome)))
@@ -39,10 +45,11 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
         request: Request<proto::GetOrganisationRequest>,
     ) -> Result<Response<proto::GetOrganisationResponse>, Status> {
         let app = self.ready.get()?;
-        let request = request.into_inner();
+        let (caller, request) = authenticated(request)?;
         let mut violations = Violations::default();
         violations.id("organisation", &request.organisation);
         violations.into_result(())?;
+        caller.require(Scope::Registry, &request.organisation)?;
         let policy = app.policy(&request.organisation, request.revision)?;
         Ok(Response::new(proto::GetOrganisationResponse {
             organisation: Some(convert::organisation(
@@ -57,14 +64,20 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
         request: Request<proto::ListOrganisationsRequest>,
     ) -> Result<Response<proto::ListOrganisationsResponse>, Status> {
         let app = self.ready.get()?;
-        let request = request.into_inner();
+        let (caller, request) = authenticated(request)?;
         let mut violations = Violations::default();
         let page = violations.page(request.page_size, &request.page_token);
         violations.into_result(())?;
+        if !caller.has_scope(Scope::Registry) {
+            return Err(AuthError::MissingScope(Scope::Registry).into());
+        }
         let policies = app.organisations();
-        let (policies, next_page_token) = page.take(policies.iter(), |policy| {
-            policy.registry().organisation.id.as_str()
-        });
+        // Only the caller's own organisations: the others' ids are not theirs to learn.
+        let visible = policies
+            .iter()
+            .filter(|policy| caller.may_act_for(&policy.registry().organisation.id));
+        let (policies, next_page_token) =
+            page.take(visible, |policy| policy.registry().organisation.id.as_str());
         Ok(Response::new(proto::ListOrganisationsResponse {
             organisations: policies
                 .into_iter()
@@ -79,11 +92,12 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
         request: Request<proto::ListPurposesRequest>,
     ) -> Result<Response<proto::ListPurposesResponse>, Status> {
         let app = self.ready.get()?;
-        let request = request.into_inner();
+        let (caller, request) = authenticated(request)?;
         let mut violations = Violations::default();
         violations.id("organisation", &request.organisation);
         let page = violations.page(request.page_size, &request.page_token);
         violations.into_result(())?;
+        caller.require(Scope::Registry, &request.organisation)?;
         let policy = app.policy(&request.organisation, request.revision)?;
         let (purposes, next_page_token) = page.take(policy.registry().purposes.iter(), |purpose| {
             purpose.id.as_str()
@@ -100,7 +114,7 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
         request: Request<proto::ListRegisteredRecipientsRequest>,
     ) -> Result<Response<proto::ListRegisteredRecipientsResponse>, Status> {
         let app = self.ready.get()?;
-        let request = request.into_inner();
+        let (caller, request) = authenticated(request)?;
         let mut violations = Violations::default();
         violations.id("organisation", &request.organisation);
         let page = violations.page(request.page_size, &request.page_token);
@@ -108,6 +122,7 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
             .enumeration::<proto::RecipientKind>("kind", request.kind)
             .and_then(convert::kind_filter);
         violations.into_result(())?;
+        caller.require(Scope::Registry, &request.organisation)?;
         let policy = app.policy(&request.organisation, request.revision)?;
         let matching = policy
             .registry()
@@ -127,7 +142,7 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
         request: Request<proto::ListCategoriesRequest>,
     ) -> Result<Response<proto::ListCategoriesResponse>, Status> {
         let app = self.ready.get()?;
-        let request = request.into_inner();
+        let (caller, request) = authenticated(request)?;
         let mut violations = Violations::default();
         violations.id("organisation", &request.organisation);
         let page = violations.page(request.page_size, &request.page_token);
@@ -135,6 +150,7 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
             .enumeration::<proto::Sensitivity>("sensitivity", request.sensitivity)
             .and_then(convert::sensitivity_filter);
         violations.into_result(())?;
+        caller.require(Scope::Registry, &request.organisation)?;
         let policy = app.policy(&request.organisation, request.revision)?;
         let mut nodes: Vec<_> = policy
             .categories()
@@ -163,11 +179,12 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
         request: Request<proto::ListRevisionsRequest>,
     ) -> Result<Response<proto::ListRevisionsResponse>, Status> {
         let app = self.ready.get()?;
-        let request = request.into_inner();
+        let (caller, request) = authenticated(request)?;
         let mut violations = Violations::default();
         violations.id("organisation", &request.organisation);
         let page = violations.page(request.page_size, &request.page_token);
         violations.into_result(())?;
+        caller.require(Scope::Registry, &request.organisation)?;
         let revisions = app.revisions(&request.organisation)?;
         // Newest first: the page key is the revision number, zero-padded so that text order
         // is the reverse of numeric order.
@@ -190,10 +207,11 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
         request: Request<proto::GetRevisionRequest>,
     ) -> Result<Response<proto::GetRevisionResponse>, Status> {
         let app = self.ready.get()?;
-        let request = request.into_inner();
+        let (caller, request) = authenticated(request)?;
         let mut violations = Violations::default();
         violations.id("organisation", &request.organisation);
         violations.into_result(())?;
+        caller.require(Scope::Registry, &request.organisation)?;
         let record = app
             .revision_record(&request.organisation, request.revision)
             .await?;

@@ -4,10 +4,11 @@ use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status};
 
 use super::{
-    Ready,
+    Ready, authenticated,
     convert::{self, MAX_TEXT_BYTES, Violations},
 };
 use crate::{
+    auth::Scope,
     app::{App, ListInput, RequestInput, TransitionInput},
     domain::{engine::CompiledPolicy, rights::RequestRecord},
     proto,
@@ -53,7 +54,7 @@ impl proto::rights_service_server::RightsService for RightsApi {
         request: Request<proto::SubmitRightsRequestRequest>,
     ) -> Result<Response<proto::SubmitRightsRequestResponse>, Status> {
         let app = self.ready.get()?;
-        let request = request.into_inner();
+        let (caller, request) = authenticated(request)?;
         let mut violations = Violations::default();
         violations.id("organisation", &request.organisation);
         violations.request_id("request_id", &request.request_id);
@@ -68,6 +69,7 @@ impl proto::rights_service_server::RightsService for RightsApi {
         let details = violations.text("details", request.details, MAX_TEXT_BYTES);
         let actor = violations.actor("actor", request.actor);
         let kind = violations.into_result(kind)?;
+        caller.require(Scope::Rights, &request.organisation)?;
         let kind = kind.ok_or_else(|| Status::invalid_argument("type: must be set"))?;
         let outcome = app
             .submit_rights_request(RequestInput {
@@ -93,11 +95,12 @@ impl proto::rights_service_server::RightsService for RightsApi {
         request: Request<proto::GetRightsRequestRequest>,
     ) -> Result<Response<proto::GetRightsRequestResponse>, Status> {
         let app = self.ready.get()?;
-        let request = request.into_inner();
+        let (caller, request) = authenticated(request)?;
         let mut violations = Violations::default();
         violations.id("organisation", &request.organisation);
         violations.request_id("request_id", &request.request_id);
         violations.into_result(())?;
+        caller.require(Scope::Rights, &request.organisation)?;
         let found = app
             .rights_request(&request.organisation, &request.request_id)
             .await?;
@@ -111,7 +114,7 @@ impl proto::rights_service_server::RightsService for RightsApi {
         request: Request<proto::ListRightsRequestsRequest>,
     ) -> Result<Response<proto::ListRightsRequestsResponse>, Status> {
         let app = self.ready.get()?;
-        let request = request.into_inner();
+        let (caller, request) = authenticated(request)?;
         let mut violations = Violations::default();
         violations.id("organisation", &request.organisation);
         let statuses = request
@@ -138,6 +141,7 @@ impl proto::rights_service_server::RightsService for RightsApi {
         let (size, after) =
             convert::page_key(&mut violations, request.page_size, &request.page_token);
         violations.into_result(())?;
+        caller.require(Scope::Rights, &request.organisation)?;
         let filters = ListInput {
             statuses,
             kinds,
@@ -162,7 +166,7 @@ impl proto::rights_service_server::RightsService for RightsApi {
         request: Request<proto::TransitionRightsRequestRequest>,
     ) -> Result<Response<proto::TransitionRightsRequestResponse>, Status> {
         let app = self.ready.get()?;
-        let request = request.into_inner();
+        let (caller, request) = authenticated(request)?;
         let mut violations = Violations::default();
         violations.id("organisation", &request.organisation);
         violations.request_id("request_id", &request.request_id);
@@ -175,6 +179,7 @@ impl proto::rights_service_server::RightsService for RightsApi {
         let actor = violations.actor("actor", request.actor);
         let note = violations.text("note", request.note, MAX_TEXT_BYTES);
         let status = violations.into_result(status)?;
+        caller.require(Scope::Rights, &request.organisation)?;
         let status = status.ok_or_else(|| Status::invalid_argument("status: must be set"))?;
         let moved = app
             .transition_rights_request(TransitionInput {
@@ -196,7 +201,7 @@ impl proto::rights_service_server::RightsService for RightsApi {
         request: Request<proto::ExtendRightsRequestRequest>,
     ) -> Result<Response<proto::ExtendRightsRequestResponse>, Status> {
         let app = self.ready.get()?;
-        let request = request.into_inner();
+        let (caller, request) = authenticated(request)?;
         let mut violations = Violations::default();
         violations.id("organisation", &request.organisation);
         violations.request_id("request_id", &request.request_id);
@@ -216,6 +221,7 @@ impl proto::rights_service_server::RightsService for RightsApi {
         }
         let actor = violations.actor("actor", request.actor);
         violations.into_result(())?;
+        caller.require(Scope::Rights, &request.organisation)?;
         let extended = app
             .extend_rights_request(
                 &request.organisation,
@@ -235,7 +241,7 @@ impl proto::rights_service_server::RightsService for RightsApi {
         request: Request<proto::ListRightsTasksRequest>,
     ) -> Result<Response<proto::ListRightsTasksResponse>, Status> {
         let app = self.ready.get()?;
-        let request = request.into_inner();
+        let (caller, request) = authenticated(request)?;
         let mut violations = Violations::default();
         violations.id("organisation", &request.organisation);
         if !request.request_id.is_empty() {
@@ -244,6 +250,7 @@ impl proto::rights_service_server::RightsService for RightsApi {
         let (size, after) =
             convert::page_key(&mut violations, request.page_size, &request.page_token);
         violations.into_result(())?;
+        caller.require(Scope::Rights, &request.organisation)?;
         let request_id = (!request.request_id.is_empty()).then_some(request.request_id.as_str());
         let (tasks, next) = app
             .list_rights_tasks(
@@ -276,13 +283,14 @@ impl proto::rights_service_server::RightsService for RightsApi {
         request: Request<proto::CompleteRightsTaskRequest>,
     ) -> Result<Response<proto::CompleteRightsTaskResponse>, Status> {
         let app = self.ready.get()?;
-        let request = request.into_inner();
+        let (caller, request) = authenticated(request)?;
         let mut violations = Violations::default();
         violations.id("organisation", &request.organisation);
         violations.task_id("task_id", request.task_id);
         let actor = violations.actor("actor", request.actor);
         let note = violations.text("note", request.note, MAX_TEXT_BYTES);
         violations.into_result(())?;
+        caller.require(Scope::Rights, &request.organisation)?;
         let (task, parent) = app
             .complete_rights_task(&request.organisation, request.task_id, &actor, note)
             .await?;
@@ -303,11 +311,12 @@ impl proto::rights_service_server::RightsService for RightsApi {
         request: Request<proto::GetAccessReportRequest>,
     ) -> Result<Response<proto::GetAccessReportResponse>, Status> {
         let app = self.ready.get()?;
-        let request = request.into_inner();
+        let (caller, request) = authenticated(request)?;
         let mut violations = Violations::default();
         violations.id("organisation", &request.organisation);
         violations.request_id("request_id", &request.request_id);
         violations.into_result(())?;
+        caller.require(Scope::Rights, &request.organisation)?;
         let (found, policy, report) = app
             .access_report(&request.organisation, &request.request_id)
             .await?;
@@ -333,10 +342,11 @@ impl proto::rights_service_server::RightsService for RightsApi {
         request: Request<proto::WatchRightsEventsRequest>,
     ) -> Result<Response<Self::WatchRightsEventsStream>, Status> {
         let app: Arc<App> = self.ready.get()?.clone();
-        let request = request.into_inner();
+        let (caller, request) = authenticated(request)?;
         let mut violations = Violations::default();
         violations.id("organisation", &request.organisation);
         violations.into_result(())?;
+        caller.require(Scope::Rights, &request.organisation)?;
         let organisation = request.organisation.clone();
         let events = app.watch_rights_events(&request.organisation, request.after_event_id)?;
         let stream = events.map(move |event| {

@@ -3,7 +3,7 @@
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use crate::error::Error;
+use crate::{auth::AuthError, error::Error};
 
 impl From<Error> for Status {
     fn from(error: Error) -> Status {
@@ -33,6 +33,8 @@ impl From<Error> for Status {
             Error::AlreadyExists(message) => Status::already_exists(message),
             Error::FailedPrecondition(message) => Status::failed_precondition(message),
             Error::Aborted(message) => Status::aborted(message),
+            Error::Unauthenticated(message) => Status::unauthenticated(message),
+            Error::PermissionDenied(message) => Status::permission_denied(message),
             Error::Unavailable(message) => Status::unavailable(message),
             Error::Internal(message) => {
                 // The detail may name tables or queries: it goes to the log, not the caller.
@@ -40,5 +42,11 @@ impl From<Error> for Status {
                 Status::internal("internal error; see the server log")
             }
         }
+    }
+}
+
+impl From<AuthError> for Status {
+    fn from(error: AuthError) -> Status {
+        Status::from(Error::from(error))
     }
 }

@@ -1,10 +1,11 @@
 use tonic::{Request, Response, Status};
 
 use super::{
-    Ready,
+    Ready, authenticated,
     convert::{self, MAX_TEXT_BYTES, Violations},
 };
 use crate::{
+    auth::Scope,
     app::ConsentInput,
     domain::{pseudonym::SubjectRef, subject::SubjectHistory},
     proto,
@@ -34,7 +35,7 @@ impl proto::subject_service_server::SubjectService for SubjectApi {
         request: Request<proto::RecordConsentRequest>,
     ) -> Result<Response<proto::RecordConsentResponse>, Status> {
         let app = self.ready.get()?;
-        let request = request.into_inner();
+        let (caller, request) = authenticated(request)?;
         let mut violations = Violations::default();
         violations.id("organisation", &request.organisation);
         violations.required_subject("subject", &request.subject);
@@ -46,6 +47,7 @@ impl proto::subject_service_server::SubjectService for SubjectApi {
         let notice_version = violations.text("notice_version", request.notice_version, 200);
         let source = violations.text("source", request.source, MAX_TEXT_BYTES);
         let action = violations.into_result(action)?;
+        caller.require(Scope::Subjects, &request.organisation)?;
         let Some(action) = action else {
             return Err(Status::invalid_argument("action: must be set"));
         };
@@ -73,7 +75,7 @@ impl proto::subject_service_server::SubjectService for SubjectApi {
         request: Request<proto::RecordObjectionRequest>,
     ) -> Result<Response<proto::RecordObjectionResponse>, Status> {
         let app = self.ready.get()?;
-        let request = request.into_inner();
+        let (caller, request) = authenticated(request)?;
         let mut violations = Violations::default();
         violations.id("organisation", &request.organisation);
         violations.required_subject("subject", &request.subject);
@@ -81,6 +83,7 @@ impl proto::subject_service_server::SubjectService for SubjectApi {
             convert::objection_target(&mut violations, request.direct_marketing, &request.purpose);
         let at = violations.timestamp("at", request.at.as_ref());
         violations.into_result(())?;
+        caller.require(Scope::Subjects, &request.organisation)?;
         let written = app
             .record_objection(&request.organisation, &request.subject, target, at)
             .await?;
@@ -94,13 +97,14 @@ impl proto::subject_service_server::SubjectService for SubjectApi {
         request: Request<proto::WithdrawObjectionRequest>,
     ) -> Result<Response<proto::WithdrawObjectionResponse>, Status> {
         let app = self.ready.get()?;
-        let request = request.into_inner();
+        let (caller, request) = authenticated(request)?;
         let mut violations = Violations::default();
         violations.id("organisation", &request.organisation);
         violations.required_subject("subject", &request.subject);
         let target =
             convert::objection_target(&mut violations, request.direct_marketing, &request.purpose);
         violations.into_result(())?;
+        caller.require(Scope::Subjects, &request.organisation)?;
         let written = app
             .withdraw_objection(&request.organisation, &request.subject, target)
             .await?;
@@ -114,7 +118,7 @@ impl proto::subject_service_server::SubjectService for SubjectApi {
         request: Request<proto::RecordCompellingGroundsRequest>,
     ) -> Result<Response<proto::RecordCompellingGroundsResponse>, Status> {
         let app = self.ready.get()?;
-        let request = request.into_inner();
+        let (caller, request) = authenticated(request)?;
         let mut violations = Violations::default();
         violations.id("organisation", &request.organisation);
         violations.required_subject("subject", &request.subject);
@@ -124,6 +128,7 @@ impl proto::subject_service_server::SubjectService for SubjectApi {
             violations.add("grounds", "must state the grounds");
         }
         violations.into_result(())?;
+        caller.require(Scope::Subjects, &request.organisation)?;
         let written = app
             .record_grounds(
                 &request.organisation,
@@ -142,12 +147,13 @@ impl proto::subject_service_server::SubjectService for SubjectApi {
         request: Request<proto::SetBirthRequest>,
     ) -> Result<Response<proto::SetBirthResponse>, Status> {
         let app = self.ready.get()?;
-        let request = request.into_inner();
+        let (caller, request) = authenticated(request)?;
         let mut violations = Violations::default();
         violations.id("organisation", &request.organisation);
         violations.required_subject("subject", &request.subject);
         let birth = violations.birth(&request.birth_date, request.birth_year);
         let birth = violations.into_result(birth)?;
+        caller.require(Scope::Subjects, &request.organisation)?;
         let Some(birth) = birth else {
             return Err(Status::invalid_argument(
                 "birth_date: give a birth date or a birth year",
@@ -166,7 +172,7 @@ impl proto::subject_service_server::SubjectService for SubjectApi {
         request: Request<proto::LiftRestrictionRequest>,
     ) -> Result<Response<proto::LiftRestrictionResponse>, Status> {
         let app = self.ready.get()?;
-        let request = request.into_inner();
+        let (caller, request) = authenticated(request)?;
         let mut violations = Violations::default();
         violations.id("organisation", &request.organisation);
         violations.required_subject("subject", &request.subject);
@@ -178,6 +184,7 @@ impl proto::subject_service_server::SubjectService for SubjectApi {
             );
         }
         violations.into_result(())?;
+        caller.require(Scope::Subjects, &request.organisation)?;
         let written = app
             .lift_restriction(
                 &request.organisation,
@@ -195,11 +202,12 @@ impl proto::subject_service_server::SubjectService for SubjectApi {
         request: Request<proto::GetSubjectStateRequest>,
     ) -> Result<Response<proto::GetSubjectStateResponse>, Status> {
         let app = self.ready.get()?;
-        let request = request.into_inner();
+        let (caller, request) = authenticated(request)?;
         let mut violations = Violations::default();
         violations.id("organisation", &request.organisation);
         violations.required_subject("subject", &request.subject);
         violations.into_result(())?;
+        caller.require(Scope::Subjects, &request.organisation)?;
         let read = app
             .subject_history(&request.organisation, &request.subject)
             .await?;

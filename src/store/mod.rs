@@ -169,6 +169,11 @@ impl Store {
         Ok(())
     }
 
+    /// Fails while the database does not answer.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.db.ping().await.map_err(StoreError::Unavailable)
+    }
+
     pub fn connection(&self) -> &DatabaseConnection {
         &self.db
     }

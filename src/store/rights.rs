@@ -645,6 +645,19 @@ impl Store {
         Ok((task, stored))
     }
 
+    /// How many of the organisation's open requests were due before `today`.
+    pub async fn count_overdue(&self, organisation: &str, today: Date) -> Result<u64, StoreError> {
+        Ok(rights_request::Entity::find()
+            .filter(rights_request::Column::OrganisationId.eq(organisation))
+            .filter(rights_request::Column::DueOn.lt(today.to_string()))
+            .filter(
+                rights_request::Column::Status
+                    .is_not_in(TERMINAL.iter().map(|status| status.as_str())),
+            )
+            .count(&self.db)
+            .await?)
+    }
+
     /// A page of requests (without events and tasks), oldest first, after `after`.
     pub async fn list_requests(
         &self,

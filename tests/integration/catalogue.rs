@@ -391,7 +391,7 @@ fn organisation_cases(clients: &Clients) -> Vec<Case> {
             case(
                 format!("{}: 10 MB organisation", rpc.name),
                 call(clients.clone(), "o".repeat(TEN_MB)),
-                Code::OutOfRange,
+                Code::ResourceExhausted,
                 None,
             ),
             case(
@@ -459,7 +459,7 @@ fn field_cases(clients: &Clients) -> Vec<Case> {
                     ..question(organisation())
                 }
             ),
-            Code::OutOfRange,
+            Code::ResourceExhausted,
             None,
         ),
         case(
@@ -567,7 +567,7 @@ fn field_cases(clients: &Clients) -> Vec<Case> {
                     ..ApplyManifestRequest::default()
                 }
             ),
-            Code::OutOfRange,
+            Code::ResourceExhausted,
             None,
         ),
         case(
@@ -818,7 +818,7 @@ fn field_cases(clients: &Clients) -> Vec<Case> {
                     ..SubmitRightsRequestRequest::default()
                 }
             ),
-            Code::OutOfRange,
+            Code::ResourceExhausted,
             None,
         ),
         case(

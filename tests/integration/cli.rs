@@ -128,6 +128,8 @@ async fn serve_logs_json_and_stops_cleanly_on_sigterm() {
         ])
         .env_remove("RUST_LOG")
         .env("PURPOSED_SUBJECT_KEY", crate::support::TEST_SUBJECT_KEY)
+        .env("PURPOSED_METRICS_LISTEN", "off")
+        .env("PURPOSED_AUTH__DISABLED", "true")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .kill_on_drop(true)

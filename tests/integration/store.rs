@@ -49,7 +49,9 @@ async fn migrations_go_down_and_up_again() {
         .await
         .expect("load");
     let applied = app
-        .apply(&shop_manifest(), false, None)
+        .apply(&shop_manifest(), false, None, |_| {
+            Ok::<_, purposed::error::Error>(())
+        })
         .await
         .expect("apply");
     assert_eq!(applied.revision, 1);

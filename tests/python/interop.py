@@ -94,6 +94,8 @@ class Server:
         env = dict(os.environ)
         # The "listening" line is logged at INFO: keep the server's default filter.
         env.pop("RUST_LOG", None)
+        # A free port for the metrics too: several servers may run at once.
+        env["PURPOSED_METRICS_LISTEN"] = "127.0.0.1:0"
         self.command = [
             str(binary),
             "--log-format",

@@ -44,6 +44,9 @@ impl Server {
             .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0"])
             .args(["--database-url", spec.database_url])
             .env("PURPOSED_SUBJECT_KEY", SUBJECT_KEY)
+            .env("PURPOSED_METRICS_LISTEN", "127.0.0.1:0")
+            // Benchmarks measure the service, not token checks: a closed loopback run.
+            .env("PURPOSED_AUTH__DISABLED", "true")
             // "listening" is logged at INFO.
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
