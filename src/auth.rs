@@ -22,7 +22,12 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub const ALL: [Scope; 4] = [Scope::Decide, Scope::Subjects, Scope::Rights, Scope::Registry];
+    pub const ALL: [Scope; 4] = [
+        Scope::Decide,
+        Scope::Subjects,
+        Scope::Rights,
+        Scope::Registry,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -371,7 +376,9 @@ mod tests {
         );
         let junk = TokenKeys {
             hs256_secret: None,
-            public_key_pem: Some(b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n".to_vec()),
+            public_key_pem: Some(
+                b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n".to_vec(),
+            ),
         };
         assert_eq!(
             Authenticator::new(&junk, "i", "a", 0).unwrap_err().0,

@@ -117,9 +117,9 @@ pub struct FileSettings {
 impl Default for FileSettings {
     fn default() -> FileSettings {
         FileSettings {
-            listen: DEFAULT_LISTEN.parse().unwrap_or_else(|_| {
-                SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 50051))
-            }),
+            listen: DEFAULT_LISTEN
+                .parse()
+                .unwrap_or_else(|_| SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 50051))),
             metrics_listen: DEFAULT_METRICS_LISTEN.to_owned(),
             database_url: Secret::new(DEFAULT_DATABASE_URL),
             database_pool: 8,
@@ -350,7 +350,10 @@ impl Settings {
         };
         let limits = &file.limits;
         positive("limits.max_message_bytes", limits.max_message_bytes as u64)?;
-        positive("limits.max_manifest_bytes", limits.max_manifest_bytes as u64)?;
+        positive(
+            "limits.max_manifest_bytes",
+            limits.max_manifest_bytes as u64,
+        )?;
         positive("limits.max_batch_checks", limits.max_batch_checks as u64)?;
         positive("limits.request_timeout_ms", limits.request_timeout_ms)?;
         positive(

@@ -152,8 +152,7 @@ where
                     ))),
                     Ok(permit) => {
                         request.extensions_mut().insert(caller);
-                        let answer =
-                            tokio::time::timeout(state.timeout, inner.call(request)).await;
+                        let answer = tokio::time::timeout(state.timeout, inner.call(request)).await;
                         drop(permit);
                         match answer {
                             Ok(answer) => answer?,

@@ -8,8 +8,8 @@ use super::{
     convert::{self, MAX_TEXT_BYTES, Violations},
 };
 use crate::{
-    auth::Scope,
     app::{App, ListInput, RequestInput, TransitionInput},
+    auth::Scope,
     domain::{engine::CompiledPolicy, rights::RequestRecord},
     proto,
 };

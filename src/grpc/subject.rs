@@ -5,8 +5,8 @@ use super::{
     convert::{self, MAX_TEXT_BYTES, Violations},
 };
 use crate::{
-    auth::Scope,
     app::ConsentInput,
+    auth::Scope,
     domain::{pseudonym::SubjectRef, subject::SubjectHistory},
     proto,
 };

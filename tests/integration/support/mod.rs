@@ -87,6 +87,15 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// The admin URL and the database name, for a PostgreSQL test database.
+    pub fn postgres(&self) -> Option<(&str, &str)> {
+        self.postgres
+            .as_ref()
+            .map(|(admin_url, name)| (admin_url.as_str(), name.as_str()))
+    }
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
         let Some((admin_url, name)) = self.postgres.take() else {
@@ -124,6 +133,23 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// A server the test started and stops itself; only its channel is used.
+    pub fn from_channel(address: SocketAddr, channel: Channel) -> TestApp {
+        TestApp {
+            address,
+            channel,
+            database: None,
+            shutdown: None,
+            handle: None,
+        }
+    }
+
+    pub fn database(&self) -> &TestDatabase {
+        self.database
+            .as_ref()
+            .expect("the database lives as long as the app")
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}", self.address)
     }

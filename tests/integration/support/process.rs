@@ -30,6 +30,7 @@ struct LogLine {
 pub struct ServerProcess {
     child: Child,
     pub address: SocketAddr,
+    #[allow(dead_code, reason = "read by the replica tests")]
     pub metrics_address: SocketAddr,
     panics: Arc<AtomicUsize>,
 }
@@ -71,7 +72,11 @@ impl ServerProcess {
             .envs(launch.env.iter().map(|(key, value)| (key, value)));
         if launch.demo {
             command.arg("--demo");
-        } else if !launch.env.iter().any(|(key, _)| key.starts_with("PURPOSED_AUTH__")) {
+        } else if !launch
+            .env
+            .iter()
+            .any(|(key, _)| key.starts_with("PURPOSED_AUTH__"))
+        {
             command.env("PURPOSED_AUTH__DISABLED", "true");
         }
         let mut child = command
@@ -94,7 +99,10 @@ impl ServerProcess {
                 let record: LogLine = serde_saphyr::from_str(&line)
                     .unwrap_or_else(|error| panic!("not a JSON log line: {line}: {error}"));
                 if record.message == "metrics listening" {
-                    metrics_address = record.address.as_deref().and_then(|address| address.parse().ok());
+                    metrics_address = record
+                        .address
+                        .as_deref()
+                        .and_then(|address| address.parse().ok());
                     continue;
                 }
                 if record.message == "listening" {
