@@ -83,14 +83,43 @@ struct ServeArgs {
 
 #[derive(Args)]
 struct ServerArgs {
-    /// URL of a running purposed server.
+    /// URL of a running purposed server (https:// for TLS).
     #[arg(
         long,
         env = "PURPOSED_SERVER",
         default_value = "http://localhost:50051"
     )]
     server: String,
+    /// Bearer token sent with every call.
+    #[arg(long, env = "PURPOSED_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// PEM file of the CA that signed the server's certificate (required with https://:
+    /// the CLI trusts no system roots).
+    #[arg(long, env = "PURPOSED_CLIENT_CA_FILE")]
+    ca_file: Option<PathBuf>,
+    /// PEM certificate and key of this client, for a server that requires mutual TLS.
+    #[arg(long, env = "PURPOSED_CLIENT_CERT_FILE", requires = "key_file")]
+    cert_file: Option<PathBuf>,
+    #[arg(long, env = "PURPOSED_CLIENT_KEY_FILE", requires = "cert_file")]
+    key_file: Option<PathBuf>,
 }
+
+/// Adds the bearer token, if any, to every call.
+#[derive(Clone)]
+struct Bearer(Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>);
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
+        if let Some(token) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", token.clone());
+        }
+        Ok(request)
+    }
+}
+
+type Connection = tonic::service::interceptor::InterceptedService<Channel, Bearer>;
 
 #[derive(Args)]
 struct ApplyArgs {
@@ -247,14 +276,43 @@ async fn migrate(args: DatabaseArgs) -> Result<(), String> {
     Ok(())
 }
 
-async fn connect(server: &str) -> Result<Channel, String> {
-    let endpoint = Channel::from_shared(server.to_owned())
+async fn connect(args: &ServerArgs) -> Result<Connection, String> {
+    let server = &args.server;
+    let mut endpoint = Channel::from_shared(server.clone())
         .map_err(|error| format!("{server:?} is not a server URL: {error}"))?
         .connect_timeout(Duration::from_secs(5));
-    endpoint
+    if server.starts_with("https://") {
+        let read = |path: &PathBuf| {
+            std::fs::read(path).map_err(|error| format!("cannot read {}: {error}", path.display()))
+        };
+        let mut tls = tonic::transport::ClientTlsConfig::new();
+        if let Some(ca) = &args.ca_file {
+            tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(read(ca)?));
+        }
+        if let (Some(cert), Some(key)) = (&args.cert_file, &args.key_file) {
+            tls = tls.identity(tonic::transport::Identity::from_pem(
+                read(cert)?,
+                read(key)?,
+            ));
+        }
+        endpoint = endpoint
+            .tls_config(tls)
+            .map_err(|error| format!("TLS settings: {error}"))?;
+    }
+    let channel = endpoint
         .connect()
         .await
-        .map_err(|error| format!("cannot reach purposed at {server}: {error}"))
+        .map_err(|error| format!("cannot reach purposed at {server}: {error}"))?;
+    let token = args
+        .token
+        .as_deref()
+        .map(|token| {
+            format!("Bearer {}", token.trim())
+                .parse()
+                .map_err(|_| "PURPOSED_TOKEN is not a valid header value".to_owned())
+        })
+        .transpose()?;
+    Ok(Connection::new(channel, Bearer(token)))
 }
 
 /// A status as a readable message; an invalid argument lists every field violation.
@@ -300,7 +358,7 @@ async fn apply(args: ApplyArgs) -> Result<(), String> {
             purposed::grpc::convert::apply_response(&outcome)
         }
         None => {
-            let mut client = RegistryServiceClient::new(connect(&args.server.server).await?);
+            let mut client = RegistryServiceClient::new(connect(&args.server).await?);
             client
                 .apply_manifest(proto::ApplyManifestRequest {
                     manifest: text,
@@ -372,7 +430,7 @@ fn timestamp(at: jiff::Timestamp) -> prost_types::Timestamp {
 }
 
 async fn check(args: CheckArgs) -> Result<(), String> {
-    let mut client = DecisionServiceClient::new(connect(&args.server.server).await?);
+    let mut client = DecisionServiceClient::new(connect(&args.server).await?);
     let response = client
         .check(proto::CheckRequest {
             organisation: args.organisation,

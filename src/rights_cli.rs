@@ -365,7 +365,7 @@ fn print_request(request: &proto::RightsRequest) {
 pub async fn rights(command: RightsCommand) -> Result<(), String> {
     match command {
         RightsCommand::Submit(args) => {
-            let mut client = RightsServiceClient::new(connect(&args.server.server).await?);
+            let mut client = RightsServiceClient::new(connect(&args.server).await?);
             let response = client
                 .submit_rights_request(proto::SubmitRightsRequestRequest {
                     organisation: args.organisation,
@@ -389,7 +389,7 @@ pub async fn rights(command: RightsCommand) -> Result<(), String> {
             }
         }
         RightsCommand::Show(args) => {
-            let mut client = RightsServiceClient::new(connect(&args.server.server).await?);
+            let mut client = RightsServiceClient::new(connect(&args.server).await?);
             let response = client
                 .get_rights_request(proto::GetRightsRequestRequest {
                     organisation: args.organisation,
@@ -403,7 +403,7 @@ pub async fn rights(command: RightsCommand) -> Result<(), String> {
             }
         }
         RightsCommand::List(args) => {
-            let mut client = RightsServiceClient::new(connect(&args.server.server).await?);
+            let mut client = RightsServiceClient::new(connect(&args.server).await?);
             let mut page_token = String::new();
             loop {
                 let page = client
@@ -444,7 +444,7 @@ pub async fn rights(command: RightsCommand) -> Result<(), String> {
             }
         }
         RightsCommand::Transition(args) => {
-            let mut client = RightsServiceClient::new(connect(&args.server.server).await?);
+            let mut client = RightsServiceClient::new(connect(&args.server).await?);
             let response = client
                 .transition_rights_request(proto::TransitionRightsRequestRequest {
                     organisation: args.organisation,
@@ -465,7 +465,7 @@ pub async fn rights(command: RightsCommand) -> Result<(), String> {
             }
         }
         RightsCommand::Extend(args) => {
-            let mut client = RightsServiceClient::new(connect(&args.server.server).await?);
+            let mut client = RightsServiceClient::new(connect(&args.server).await?);
             let response = client
                 .extend_rights_request(proto::ExtendRightsRequestRequest {
                     organisation: args.organisation,
@@ -482,7 +482,7 @@ pub async fn rights(command: RightsCommand) -> Result<(), String> {
             }
         }
         RightsCommand::CompleteTask(args) => {
-            let mut client = RightsServiceClient::new(connect(&args.server.server).await?);
+            let mut client = RightsServiceClient::new(connect(&args.server).await?);
             let response = client
                 .complete_rights_task(proto::CompleteRightsTaskRequest {
                     organisation: args.organisation,
@@ -504,7 +504,7 @@ pub async fn rights(command: RightsCommand) -> Result<(), String> {
 pub async fn subject(command: SubjectCommand) -> Result<(), String> {
     let state = match command {
         SubjectCommand::Show(args) => {
-            let mut client = SubjectServiceClient::new(connect(&args.server.server).await?);
+            let mut client = SubjectServiceClient::new(connect(&args.server).await?);
             client
                 .get_subject_state(proto::GetSubjectStateRequest {
                     organisation: args.organisation,
@@ -516,7 +516,7 @@ pub async fn subject(command: SubjectCommand) -> Result<(), String> {
                 .state
         }
         SubjectCommand::Consent(args) => {
-            let mut client = SubjectServiceClient::new(connect(&args.server.server).await?);
+            let mut client = SubjectServiceClient::new(connect(&args.server).await?);
             let action = if args.withdraw {
                 proto::ConsentAction::Withdraw
             } else {

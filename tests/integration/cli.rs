@@ -327,3 +327,132 @@ async fn the_rights_desk_from_the_command_line() {
         text(&illegal.stderr)
     );
 }
+
+async fn purposed_with(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_purposed"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("PURPOSED_SERVER")
+        .env_remove("PURPOSED_TOKEN")
+        .env_remove("PURPOSED_CONFIG")
+        .envs(env.iter().copied())
+        .output()
+        .await
+        .expect("run purposed")
+}
+
+#[tokio::test]
+async fn a_wrong_setting_stops_start_up_naming_it_and_no_secret_is_printed() {
+    let directory = tempfile::tempdir().expect("directory");
+    let database = format!("sqlite://{}", directory.path().join("p.db").display());
+    let file = directory.path().join("purposed.toml");
+    let serve = ["serve", "--config", file.to_str().expect("utf-8 path")];
+    let secret = "f00d".repeat(8);
+    let cases: [(&str, &[(&str, &str)], &str); 5] = [
+        ("listen = \"nowhere\"\n", &[], "listen"),
+        ("databse_pool = 3\n", &[], "databse_pool"),
+        (
+            "[limits]\nmax_concurrent_requests = 0\n",
+            &[],
+            "limits.max_concurrent_requests",
+        ),
+        ("", &[("PURPOSED_DATABASE_POOL", "many")], "database_pool"),
+        // A key that is too short: named, never echoed.
+        (
+            "",
+            &[("PURPOSED_SUBJECT_KEY", secret.as_str())],
+            "subject_key",
+        ),
+    ];
+    for (contents, env, setting) in cases {
+        std::fs::write(&file, contents).expect("settings file");
+        let mut env = env.to_vec();
+        env.push(("DATABASE_URL", database.as_str()));
+        env.push(("PURPOSED_AUTH__DISABLED", "true"));
+        let output = purposed_with(&serve, &env).await;
+        let stderr = text(&output.stderr);
+        assert!(!output.status.success(), "{contents}{env:?} started");
+        // figment names environment keys as written there (`DATABASE_POOL` in `PURPOSED_`).
+        assert!(
+            stderr.to_lowercase().contains(setting),
+            "{setting} not named: {stderr}"
+        );
+        assert!(!stderr.contains(&secret), "secret printed: {stderr}");
+    }
+
+    // Without auth keys, a server that is not a demo refuses to start open.
+    std::fs::write(&file, "").expect("settings file");
+    let output = purposed_with(&serve, &[("DATABASE_URL", database.as_str())]).await;
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stderr).contains("auth"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[tokio::test]
+async fn the_cli_sends_its_token() {
+    use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+
+    use crate::support::process::{Launch, ServerProcess};
+
+    let directory = tempfile::tempdir().expect("directory");
+    let secret_file = directory.path().join("jwt-secret");
+    let secret = "a shared secret of at least 32 bytes, for the CLI test";
+    std::fs::write(&secret_file, format!("{secret}\n")).expect("secret file");
+    let database = TestDatabase::create().await;
+    let server = ServerProcess::launch(
+        &database.url,
+        Launch {
+            demo: true,
+            env: vec![
+                ("PURPOSED_AUTH__ISSUER", "https://id.test".to_owned()),
+                ("PURPOSED_AUTH__AUDIENCE", "purposed".to_owned()),
+                (
+                    "PURPOSED_AUTH__HS256_SECRET_FILE",
+                    secret_file.display().to_string(),
+                ),
+            ],
+        },
+    )
+    .await;
+    let url = format!("http://{}", server.address);
+    let token = encode(
+        &Header::new(Algorithm::HS256),
+        &serde_json::json!({
+            "iss": "https://id.test", "aud": "purposed", "sub": "cli-test",
+            "exp": jiff::Timestamp::now().as_second() + 600,
+            "orgs": ["peero"], "scope": "decide",
+        }),
+        &EncodingKey::from_secret(secret.as_bytes()).expect("key"),
+    )
+    .expect("token");
+    let question = [
+        "check",
+        "--server",
+        url.as_str(),
+        "--organisation",
+        "peero",
+        "--purpose",
+        "notifications",
+        "--category",
+        "user.contact",
+        "--recipient",
+        "onesignal",
+    ];
+    let refused = purposed_with(&question, &[]).await;
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("Unauthenticated"),
+        "{}",
+        text(&refused.stderr)
+    );
+    let answered = purposed_with(&question, &[("PURPOSED_TOKEN", token.as_str())]).await;
+    assert!(answered.status.success(), "{}", text(&answered.stderr));
+    assert!(
+        text(&answered.stdout).contains("(revision 1)"),
+        "{}",
+        text(&answered.stdout)
+    );
+}
