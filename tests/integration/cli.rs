@@ -348,7 +348,8 @@ async fn a_wrong_setting_stops_start_up_naming_it_and_no_secret_is_printed() {
     let file = directory.path().join("purposed.toml");
     let serve = ["serve", "--config", file.to_str().expect("utf-8 path")];
     let secret = "f00d".repeat(8);
-    let cases: [(&str, &[(&str, &str)], &str); 5] = [
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case; 5] = [
         ("listen = \"nowhere\"\n", &[], "listen"),
         ("databse_pool = 3\n", &[], "databse_pool"),
         (
