@@ -6,7 +6,8 @@ use std::{collections::HashMap, sync::Arc};
 use jiff::Timestamp;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait, sea_query::OnConflict,
+    QueryOrder, QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    sea_query::OnConflict,
 };
 
 use super::{Store, StoreError, audit::append_audit, entity::*, from_micros, micros, sha256_hex};
@@ -528,7 +529,15 @@ impl Store {
             Birth::Year(year) => (None, Some(i32::from(year)), "year"),
         };
         let hex = subject.to_hex();
-        let txn = self.db.begin().await?;
+        // It reads before it writes: on SQLite, take the write lock at BEGIN, or a writer
+        // committing in between would make the upgrade fail instead of wait.
+        let txn = self
+            .db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await?;
         let known = subject_birth::Entity::find()
             .filter(subject_birth::Column::OrganisationId.eq(organisation))
             .filter(subject_birth::Column::Subject.eq(hex.as_str()))

@@ -439,11 +439,7 @@ async fn every_write_path_appends_to_one_intact_chain() {
         .expect("lift");
 
     app.rights()
-        .submit_rights_request(submission(
-            RightsRequestType::Erasure,
-            "erase-1",
-            "frank",
-        ))
+        .submit_rights_request(submission(RightsRequestType::Erasure, "erase-1", "frank"))
         .await
         .expect("submit");
     transition(&app, "erase-1", RightsRequestStatus::IdentityPending)
