@@ -3,6 +3,7 @@
 //! organisation's registry, kept as policy-as-code manifests and compiled into memory.
 
 pub mod app;
+pub mod audit_actor;
 pub mod auth;
 pub mod config;
 pub mod domain;

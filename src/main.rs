@@ -1,6 +1,7 @@
 //! The `purposed` command: run the server, migrate a database, apply a manifest, or ask a
 //! running server a question.
 
+mod audit_cli;
 mod rights_cli;
 
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
@@ -50,6 +51,9 @@ enum Command {
     /// Subject state: show it, record consent.
     #[command(subcommand)]
     Subject(rights_cli::SubjectCommand),
+    /// The audit log: verify its hash chains.
+    #[command(subcommand)]
+    Audit(audit_cli::AuditCommand),
 }
 
 #[derive(Args)]
@@ -179,6 +183,7 @@ async fn main() -> ExitCode {
         Command::Check(args) => check(args).await,
         Command::Rights(command) => rights_cli::rights(command).await,
         Command::Subject(command) => rights_cli::subject(command).await,
+        Command::Audit(command) => audit_cli::audit(command).await,
     };
     exit(result)
 }

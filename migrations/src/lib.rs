@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_registry;
 mod m20261123_000002_subjects_and_rights;
+mod m20261203_000003_audit;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_registry::Migration),
             Box::new(m20261123_000002_subjects_and_rights::Migration),
+            Box::new(m20261203_000003_audit::Migration),
         ]
     }
 }

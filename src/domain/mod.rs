@@ -44,6 +44,7 @@ macro_rules! spelled {
 }
 
 pub mod access;
+pub mod audit;
 pub mod calendar;
 pub mod catalog;
 pub mod decision;

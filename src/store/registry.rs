@@ -13,8 +13,9 @@ use sea_orm::{
 };
 use sha2::{Digest, Sha256};
 
-use super::{Store, StoreError, entity::*, from_micros, micros};
+use super::{Store, StoreError, audit::append_audit, entity::*, from_micros, micros};
 use crate::domain::{
+    audit,
     geo::Territory,
     policy::{
         Agreement, Contact, CustomCategory, Engagement, EngagementCondition, Mechanism,
@@ -639,11 +640,12 @@ impl Store {
         };
         let next = latest + 1;
         let next_i64 = as_i64(next);
+        let manifest_sha256 = sha256_hex(manifest);
         revision::ActiveModel {
             organisation_id: Set(organisation.to_owned()),
             number: Set(next_i64),
             applied_at: Set(micros(applied_at)),
-            manifest_sha256: Set(sha256_hex(manifest)),
+            manifest_sha256: Set(manifest_sha256.clone()),
             manifest: Set(manifest.to_owned()),
             ..Default::default()
         }
@@ -745,6 +747,20 @@ impl Store {
             .filter(organisation::Column::Id.eq(organisation))
             .exec(&txn)
             .await?;
+        append_audit(
+            &txn,
+            &audit::Record {
+                organisation: organisation.to_owned(),
+                at: micros(applied_at),
+                kind: audit::Kind::RegistryApply,
+                subject: None,
+                detail: audit::Detail::new()
+                    .field("revision", next)
+                    .field("manifest_sha256", &manifest_sha256)
+                    .finish(),
+            },
+        )
+        .await?;
         txn.commit()
             .await
             .map_err(|error| StoreError::from_write(error, organisation))?;

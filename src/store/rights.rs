@@ -11,9 +11,10 @@ use sea_orm::{
     sea_query::Expr,
 };
 
-use super::{Store, StoreError, entity::*, from_micros, micros, subjects};
+use super::{Store, StoreError, audit::append_audit, entity::*, from_micros, micros, subjects};
 use crate::domain::{
     Spelling,
+    audit::{Detail, Kind, Record},
     pseudonym::SubjectRef,
     rights::{
         Clock, EventKind, EventRecord, NewEvent, NoteKind, PurposeNote, RejectionReason,
@@ -170,6 +171,48 @@ async fn insert_task(
         )),
     };
     insert_event(db, request, &event, Some(task.id), now).await
+}
+
+/// The audit record of a change of a request: an extension, or a move between statuses.
+fn change_record(change: &RequestChange, row: &rights_request::Model, now: Timestamp) -> Record {
+    let events = || change.events.iter().chain(&change.events_after_tasks);
+    let by = events().next().map(|event| &event.actor);
+    let (kind, detail) = if events().any(|event| event.kind == EventKind::Extended) {
+        let detail = Detail::new()
+            .field("request_id", &change.request_id)
+            .field("months", change.clock.extension_months)
+            .optional("due_on", change.due_on);
+        (Kind::RequestExtended, detail)
+    } else {
+        let detail = Detail::new()
+            .field("request_id", &change.request_id)
+            .field("from", change.expected_status.as_str())
+            .field("to", change.status.as_str())
+            .optional(
+                "rejection_reason",
+                change.rejection_reason.map(|reason| reason.as_str()),
+            )
+            .field("tasks", change.tasks.len());
+        (Kind::RequestTransition, detail)
+    };
+    subjects::audit_record(
+        &change.organisation,
+        &row.subject,
+        kind,
+        now,
+        detail.optional("by", by),
+    )
+}
+
+/// Appends a transaction's records, last in it, in the order they happened.
+async fn append_all(
+    txn: &sea_orm::DatabaseTransaction,
+    records: &[Record],
+) -> Result<(), StoreError> {
+    for record in records {
+        append_audit(txn, record).await?;
+    }
+    Ok(())
 }
 
 async fn request_row(
@@ -430,13 +473,26 @@ impl Store {
         }))
         .exec(&txn)
         .await?;
+        let subject = new.subject.to_hex();
+        let mut audit = vec![subjects::audit_record(
+            &new.organisation,
+            &subject,
+            Kind::RequestSubmitted,
+            now,
+            Detail::new()
+                .field("request_id", &new.request_id)
+                .field("type", new.kind.as_str())
+                .field("status", new.status.as_str())
+                .optional("by", new.events.first().map(|event| &event.actor)),
+        )];
         for write in &new.subject_writes {
-            subjects::write(&txn, &new.organisation, new.subject, write, now).await?;
+            audit.extend(subjects::write(&txn, &new.organisation, new.subject, write, now).await?);
         }
         for event in &new.events {
             insert_event(&txn, &row, event, None, now).await?;
         }
         let stored = record(&txn, row).await?;
+        append_all(&txn, &audit).await?;
         txn.commit().await?;
         Ok(Submission::Created(stored))
     }
@@ -509,8 +565,9 @@ impl Store {
         }
         let subject =
             SubjectRef::from_hex(&row.subject).ok_or_else(|| corrupt("subject", &row.subject))?;
+        let mut audit = vec![change_record(change, &row, now)];
         for write in &change.subject_writes {
-            subjects::write(&txn, &change.organisation, subject, write, now).await?;
+            audit.extend(subjects::write(&txn, &change.organisation, subject, write, now).await?);
         }
         for (kind, note) in &change.notes {
             rights_request_note::ActiveModel {
@@ -545,6 +602,7 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::NoSuchRequest(change.request_id.clone()))?;
         let stored = record(&txn, row).await?;
+        append_all(&txn, &audit).await?;
         txn.commit().await?;
         Ok(stored)
     }
@@ -588,6 +646,17 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("task {task_id} without its request")))?;
         let status: Status = parse("status", &request.status)?;
+        let mut audit = vec![subjects::audit_record(
+            organisation,
+            &request.subject,
+            Kind::TaskCompleted,
+            now,
+            Detail::new()
+                .field("request_id", &request.request_id)
+                .field("task_id", task_id)
+                .field("recipient", &task.recipient)
+                .field("by", actor),
+        )];
         insert_event(
             &txn,
             &request,
@@ -629,12 +698,24 @@ impl Store {
                 now,
             )
             .await?;
+            audit.push(subjects::audit_record(
+                organisation,
+                &request.subject,
+                Kind::RequestTransition,
+                now,
+                Detail::new()
+                    .field("request_id", &request.request_id)
+                    .field("from", status.as_str())
+                    .field("to", Status::Completed.as_str())
+                    .field("by", "system"),
+            ));
         }
         let request = rights_request::Entity::find_by_id(request.id)
             .one(&txn)
             .await?
             .ok_or_else(|| StoreError::Corrupt("a request vanished while completing".into()))?;
         let stored = record(&txn, request).await?;
+        append_all(&txn, &audit).await?;
         txn.commit().await?;
         let task = stored
             .tasks

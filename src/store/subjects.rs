@@ -6,12 +6,14 @@ use std::{collections::HashMap, sync::Arc};
 use jiff::Timestamp;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait, sea_query::OnConflict,
+    QueryOrder, QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    sea_query::OnConflict,
 };
 
-use super::{Store, StoreError, entity::*, from_micros, micros};
+use super::{Store, StoreError, audit::append_audit, entity::*, from_micros, micros, sha256_hex};
 use crate::domain::{
     Spelling,
+    audit::{Detail, Kind, Record},
     pseudonym::SubjectRef,
     subject::{
         Birth, ConsentEvent, ConsentRecord, Erasure, ErasureRecord, Objection, ObjectionRecord,
@@ -168,20 +170,45 @@ async fn histories(
     Ok(histories)
 }
 
-/// Applies one write of a subject's state inside a transaction.
+/// The audit record of a change to `subject`.
+pub(super) fn audit_record(
+    organisation: &str,
+    subject: &str,
+    kind: Kind,
+    at: Timestamp,
+    detail: Detail,
+) -> Record {
+    Record {
+        organisation: organisation.to_owned(),
+        at: micros(at),
+        kind,
+        subject: Some(subject.to_owned()),
+        detail: detail.finish(),
+    }
+}
+
+fn scope_detail(detail: Detail, scope: &ObjectionScope) -> Detail {
+    match scope {
+        ObjectionScope::DirectMarketing => detail.field("scope", "direct_marketing"),
+        ObjectionScope::Purpose(purpose) => detail.field("purpose", purpose),
+    }
+}
+
+/// Applies one write of a subject's state inside a transaction; the audit record of what it
+/// changed, for the caller to append last (none when it changed nothing).
 pub(super) async fn write(
     db: &impl ConnectionTrait,
     organisation: &str,
     subject: SubjectRef,
     write: &SubjectWrite,
     now: Timestamp,
-) -> Result<(), StoreError> {
+) -> Result<Option<Record>, StoreError> {
     let subject = subject.to_hex();
-    match write {
+    let (kind, detail) = match write {
         SubjectWrite::Consent { event, source } => {
             subject_consent::ActiveModel {
                 organisation_id: Set(organisation.to_owned()),
-                subject: Set(subject),
+                subject: Set(subject.clone()),
                 purpose: Set(event.purpose.to_string()),
                 action: Set(event.action.as_str().to_owned()),
                 at: Set(micros(event.at)),
@@ -193,6 +220,13 @@ pub(super) async fn write(
             }
             .insert(db)
             .await?;
+            let detail = Detail::new()
+                .field("purpose", &event.purpose)
+                .field("action", event.action.as_str())
+                .field("at", event.at)
+                .optional("notice_version", event.notice_version.as_deref())
+                .field("parental", event.parental);
+            (Kind::SubjectConsent, detail)
         }
         SubjectWrite::Objection {
             objection,
@@ -204,7 +238,7 @@ pub(super) async fn write(
             };
             subject_objection::ActiveModel {
                 organisation_id: Set(organisation.to_owned()),
-                subject: Set(subject),
+                subject: Set(subject.clone()),
                 direct_marketing: Set(direct_marketing),
                 purpose: Set(purpose),
                 at: Set(micros(objection.at)),
@@ -215,19 +249,31 @@ pub(super) async fn write(
             }
             .insert(db)
             .await?;
+            let detail = scope_detail(Detail::new(), &objection.scope)
+                .field("at", objection.at)
+                .optional("request_id", rights_request_id.as_deref());
+            (Kind::SubjectObjection, detail)
         }
         SubjectWrite::CompellingGrounds { purpose, grounds } => {
-            subject_objection::Entity::update_many()
+            let updated = subject_objection::Entity::update_many()
                 .col_expr(
                     subject_objection::Column::CompellingGrounds,
                     sea_orm::sea_query::Expr::value(grounds.clone()),
                 )
                 .filter(subject_objection::Column::OrganisationId.eq(organisation))
-                .filter(subject_objection::Column::Subject.eq(subject))
+                .filter(subject_objection::Column::Subject.eq(subject.as_str()))
                 .filter(subject_objection::Column::Purpose.eq(purpose.as_str()))
                 .filter(subject_objection::Column::WithdrawnAt.is_null())
                 .exec(db)
                 .await?;
+            if updated.rows_affected == 0 {
+                return Ok(None);
+            }
+            // The grounds are free text: the log keeps their digest, not the words.
+            let detail = Detail::new()
+                .field("purpose", purpose)
+                .field("grounds_sha256", sha256_hex(grounds));
+            (Kind::SubjectGrounds, detail)
         }
         SubjectWrite::Restriction {
             from,
@@ -235,7 +281,7 @@ pub(super) async fn write(
         } => {
             subject_restriction::ActiveModel {
                 organisation_id: Set(organisation.to_owned()),
-                subject: Set(subject),
+                subject: Set(subject.clone()),
                 from_at: Set(micros(*from)),
                 lifted_at: Set(None),
                 lift_note: Set(None),
@@ -244,6 +290,10 @@ pub(super) async fn write(
             }
             .insert(db)
             .await?;
+            let detail = Detail::new()
+                .field("from", from)
+                .optional("request_id", rights_request_id.as_deref());
+            (Kind::SubjectRestriction, detail)
         }
         SubjectWrite::Erasure {
             verified_at,
@@ -251,16 +301,26 @@ pub(super) async fn write(
         } => {
             subject_erasure::ActiveModel {
                 organisation_id: Set(organisation.to_owned()),
-                subject: Set(subject),
+                subject: Set(subject.clone()),
                 verified_at: Set(micros(*verified_at)),
                 rights_request_id: Set(rights_request_id.clone()),
                 ..Default::default()
             }
             .insert(db)
             .await?;
+            let detail = Detail::new()
+                .field("verified_at", verified_at)
+                .optional("request_id", rights_request_id.as_deref());
+            (Kind::SubjectErasure, detail)
         }
-    }
-    Ok(())
+    };
+    Ok(Some(audit_record(
+        organisation,
+        &subject,
+        kind,
+        now,
+        detail,
+    )))
 }
 
 /// Rows read per query while loading every subject: enough to amortise the round trip, few
@@ -341,8 +401,12 @@ impl Store {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         let txn = self.db.begin().await?;
+        let mut records = Vec::with_capacity(writes.len());
         for one in writes {
-            write(&txn, organisation, subject, one, now).await?;
+            records.extend(write(&txn, organisation, subject, one, now).await?);
+        }
+        for record in &records {
+            append_audit(&txn, record).await?;
         }
         txn.commit().await?;
         Ok(())
@@ -357,6 +421,7 @@ impl Store {
         purpose: Option<&str>,
         at: Timestamp,
     ) -> Result<bool, StoreError> {
+        let txn = self.db.begin().await?;
         let mut update = subject_objection::Entity::update_many()
             .col_expr(
                 subject_objection::Column::WithdrawnAt,
@@ -369,7 +434,23 @@ impl Store {
             Some(purpose) => update.filter(subject_objection::Column::Purpose.eq(purpose)),
             None => update.filter(subject_objection::Column::DirectMarketing.eq(true)),
         };
-        Ok(update.exec(&self.db).await?.rows_affected > 0)
+        if update.exec(&txn).await?.rows_affected == 0 {
+            return Ok(false);
+        }
+        let detail = match purpose {
+            Some(purpose) => Detail::new().field("purpose", purpose),
+            None => Detail::new().field("scope", "direct_marketing"),
+        };
+        let record = audit_record(
+            organisation,
+            &subject.to_hex(),
+            Kind::SubjectObjectionWithdrawn,
+            at,
+            detail.field("at", at),
+        );
+        append_audit(&txn, &record).await?;
+        txn.commit().await?;
+        Ok(true)
     }
 
     /// Records compelling grounds against the standing objection to `purpose`; false when
@@ -381,18 +462,18 @@ impl Store {
         purpose: &str,
         grounds: &str,
     ) -> Result<bool, StoreError> {
-        let result = subject_objection::Entity::update_many()
-            .col_expr(
-                subject_objection::Column::CompellingGrounds,
-                sea_orm::sea_query::Expr::value(grounds.to_owned()),
-            )
-            .filter(subject_objection::Column::OrganisationId.eq(organisation))
-            .filter(subject_objection::Column::Subject.eq(subject.to_hex()))
-            .filter(subject_objection::Column::Purpose.eq(purpose))
-            .filter(subject_objection::Column::WithdrawnAt.is_null())
-            .exec(&self.db)
-            .await?;
-        Ok(result.rows_affected > 0)
+        let txn = self.db.begin().await?;
+        let change = SubjectWrite::CompellingGrounds {
+            purpose: purpose.to_owned(),
+            grounds: grounds.to_owned(),
+        };
+        let Some(record) = write(&txn, organisation, subject, &change, Timestamp::now()).await?
+        else {
+            return Ok(false);
+        };
+        append_audit(&txn, &record).await?;
+        txn.commit().await?;
+        Ok(true)
     }
 
     /// Lifts the standing restriction; false when none stands.
@@ -403,6 +484,7 @@ impl Store {
         at: Timestamp,
         note: &str,
     ) -> Result<bool, StoreError> {
+        let txn = self.db.begin().await?;
         let result = subject_restriction::Entity::update_many()
             .col_expr(
                 subject_restriction::Column::LiftedAt,
@@ -415,9 +497,24 @@ impl Store {
             .filter(subject_restriction::Column::OrganisationId.eq(organisation))
             .filter(subject_restriction::Column::Subject.eq(subject.to_hex()))
             .filter(subject_restriction::Column::LiftedAt.is_null())
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
-        Ok(result.rows_affected > 0)
+        if result.rows_affected == 0 {
+            return Ok(false);
+        }
+        let detail = Detail::new()
+            .field("at", at)
+            .field("note_sha256", sha256_hex(note));
+        let record = audit_record(
+            organisation,
+            &subject.to_hex(),
+            Kind::SubjectRestrictionLifted,
+            at,
+            detail,
+        );
+        append_audit(&txn, &record).await?;
+        txn.commit().await?;
+        Ok(true)
     }
 
     /// Records the subject's birth, replacing what was known.
@@ -427,13 +524,31 @@ impl Store {
         subject: SubjectRef,
         birth: Birth,
     ) -> Result<(), StoreError> {
-        let (birth_date, birth_year) = match birth {
-            Birth::Date(date) => (Some(date.to_string()), None),
-            Birth::Year(year) => (None, Some(i32::from(year))),
+        let (birth_date, birth_year, precision) = match birth {
+            Birth::Date(date) => (Some(date.to_string()), None, "date"),
+            Birth::Year(year) => (None, Some(i32::from(year)), "year"),
         };
+        let hex = subject.to_hex();
+        // It reads before it writes: on SQLite, take the write lock at BEGIN, or a writer
+        // committing in between would make the upgrade fail instead of wait.
+        let txn = self
+            .db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await?;
+        let known = subject_birth::Entity::find()
+            .filter(subject_birth::Column::OrganisationId.eq(organisation))
+            .filter(subject_birth::Column::Subject.eq(hex.as_str()))
+            .one(&txn)
+            .await?;
+        if known.is_some_and(|row| row.birth_date == birth_date && row.birth_year == birth_year) {
+            return Ok(());
+        }
         subject_birth::Entity::insert(subject_birth::ActiveModel {
             organisation_id: Set(organisation.to_owned()),
-            subject: Set(subject.to_hex()),
+            subject: Set(hex.clone()),
             birth_date: Set(birth_date),
             birth_year: Set(birth_year),
             ..Default::default()
@@ -449,8 +564,18 @@ impl Store {
             ])
             .to_owned(),
         )
-        .exec(&self.db)
+        .exec(&txn)
         .await?;
+        // The date itself stays out of the log: it is personal data an erasure must reach.
+        let record = audit_record(
+            organisation,
+            &hex,
+            Kind::SubjectBirth,
+            Timestamp::now(),
+            Detail::new().field("precision", precision),
+        );
+        append_audit(&txn, &record).await?;
+        txn.commit().await?;
         Ok(())
     }
 }

@@ -35,7 +35,7 @@ async fn migrations_go_down_and_up_again() {
         .await
         .expect("connect");
     store.migrate().await.expect("up");
-    assert_eq!(table_count(&store).await, 28);
+    assert_eq!(table_count(&store).await, 30);
     store.migrate().await.expect("up again is a no-op");
 
     Migrator::down(store.connection(), None)

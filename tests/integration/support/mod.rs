@@ -154,6 +154,14 @@ impl TestApp {
         format!("http://{}", self.address)
     }
 
+    /// The URL of the server's database, for tests that look underneath it.
+    pub fn database_url(&self) -> String {
+        self.database
+            .as_ref()
+            .map(|database| database.url.clone())
+            .expect("the database lives as long as the app")
+    }
+
     pub fn decision(&self) -> DecisionServiceClient<Channel> {
         DecisionServiceClient::new(self.channel.clone())
     }

@@ -1,0 +1,191 @@
+//! The audit repository: appending to an organisation's chain inside the transaction of the
+//! change it records, and reading every chain back for verification.
+
+use sea_orm::{
+    AccessMode, ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseBackend,
+    DatabaseTransaction, EntityTrait, IsolationLevel, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait, sea_query::Expr,
+};
+
+use super::{Store, StoreError, entity::*};
+use crate::{
+    audit_actor::current_actor,
+    domain::audit::{self, Entry, GENESIS, Head, Record, Report, Stored, Walk},
+};
+
+/// Entries read per query while verifying: a chain of any length never sits in memory.
+const VERIFY_PAGE: u64 = 5_000;
+
+/// Appends `record` to its organisation's chain, attributed to the current actor; returns
+/// the new entry's seq. The one place entries are written.
+///
+/// Call it last in the transaction of the change, so the head's lock is held only for the
+/// commit: every writer of the organisation queues on that row, on PostgreSQL its row lock,
+/// on SQLite the database write lock the transaction already holds.
+pub(super) async fn append_audit(
+    txn: &DatabaseTransaction,
+    record: &Record,
+) -> Result<i64, StoreError> {
+    let organisation = record.organisation.as_str();
+    audit_head::Entity::insert(audit_head::ActiveModel {
+        organisation_id: Set(organisation.to_owned()),
+        seq: Set(0),
+        hash: Set(GENESIS.to_owned()),
+    })
+    .on_conflict_do_nothing_on([audit_head::Column::OrganisationId])
+    .exec(txn)
+    .await?;
+    // Update first, read after: reading first would let two writers read the same head.
+    audit_head::Entity::update_many()
+        .col_expr(audit_head::Column::Seq, Expr::col(audit_head::Column::Seq))
+        .filter(audit_head::Column::OrganisationId.eq(organisation))
+        .exec(txn)
+        .await?;
+    let head = audit_head::Entity::find_by_id(organisation.to_owned())
+        .one(txn)
+        .await?
+        .ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "audit head of {organisation:?} vanished while locked"
+            ))
+        })?;
+    let seq = head.seq + 1;
+    let entry = Entry::new(record, seq, current_actor());
+    let hash = audit::hash(&entry, &head.hash);
+    audit_log::ActiveModel {
+        organisation_id: Set(entry.organisation),
+        seq: Set(seq),
+        at: Set(entry.at),
+        actor: Set(entry.actor),
+        kind: Set(entry.kind),
+        subject: Set(entry.subject),
+        detail: Set(entry.detail),
+        prev_hash: Set(head.hash),
+        hash: Set(hash.clone()),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    audit_head::Entity::update_many()
+        .col_expr(audit_head::Column::Seq, Expr::value(seq))
+        .col_expr(audit_head::Column::Hash, Expr::value(hash))
+        .filter(audit_head::Column::OrganisationId.eq(organisation))
+        .exec(txn)
+        .await?;
+    Ok(seq)
+}
+
+fn stored(row: audit_log::Model) -> Stored {
+    Stored {
+        id: row.id,
+        entry: Entry {
+            organisation: row.organisation_id,
+            seq: row.seq,
+            at: row.at,
+            actor: row.actor,
+            kind: row.kind,
+            subject: row.subject,
+            detail: row.detail,
+        },
+        prev_hash: row.prev_hash,
+        hash: row.hash,
+    }
+}
+
+impl Store {
+    /// Walks every organisation's chain against its head and reports what is wrong.
+    pub async fn verify_audit(&self) -> Result<Report, StoreError> {
+        let mut organisations: Vec<String> = audit_head::Entity::find()
+            .select_only()
+            .column(audit_head::Column::OrganisationId)
+            .into_tuple::<String>()
+            .all(&self.db)
+            .await?;
+        // A chain whose head row is gone is still a chain to report on.
+        organisations.extend(
+            audit_log::Entity::find()
+                .select_only()
+                .column(audit_log::Column::OrganisationId)
+                .distinct()
+                .into_tuple::<String>()
+                .all(&self.db)
+                .await?,
+        );
+        organisations.sort();
+        organisations.dedup();
+
+        let mut report = Report::default();
+        for organisation in organisations {
+            let (entries, problems) = self.verify_chain(&organisation).await?;
+            report.organisations += 1;
+            report.entries += entries;
+            report.problems.extend(problems);
+        }
+        tracing::info!(
+            organisations = report.organisations,
+            entries = report.entries,
+            problems = report.problems.len(),
+            "audit log verified"
+        );
+        Ok(report)
+    }
+
+    /// One chain and its head, read in one snapshot so that entries appended meanwhile are
+    /// neither half seen nor taken for forgeries.
+    async fn verify_chain(
+        &self,
+        organisation: &str,
+    ) -> Result<(u64, Vec<audit::Problem>), StoreError> {
+        let txn = match self.db.get_database_backend() {
+            DatabaseBackend::Postgres => {
+                self.db
+                    .begin_with_config(
+                        Some(IsolationLevel::RepeatableRead),
+                        Some(AccessMode::ReadOnly),
+                    )
+                    .await?
+            }
+            // A deferred SQLite transaction reads one snapshot from its first read on.
+            _ => self.db.begin().await?,
+        };
+        let head = audit_head::Entity::find_by_id(organisation.to_owned())
+            .one(&txn)
+            .await?
+            .map(|row| Head {
+                seq: row.seq,
+                hash: row.hash,
+            });
+        let mut walk = Walk::new(organisation, head);
+        // Paged by (seq, id), not by seq alone: duplicate seqs must be read, not skipped.
+        let mut after: Option<(i64, i64)> = None;
+        loop {
+            let mut query = audit_log::Entity::find()
+                .filter(audit_log::Column::OrganisationId.eq(organisation));
+            if let Some((seq, id)) = after {
+                query = query.filter(
+                    sea_orm::Condition::any()
+                        .add(audit_log::Column::Seq.gt(seq))
+                        .add(
+                            sea_orm::Condition::all()
+                                .add(audit_log::Column::Seq.eq(seq))
+                                .add(audit_log::Column::Id.gt(id)),
+                        ),
+                );
+            }
+            let page = query
+                .order_by_asc(audit_log::Column::Seq)
+                .order_by_asc(audit_log::Column::Id)
+                .limit(VERIFY_PAGE)
+                .all(&txn)
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = Some((last.seq, last.id));
+            for row in page {
+                walk.push(&stored(row));
+            }
+        }
+        txn.rollback().await?;
+        let entries = walk.entries();
+        Ok((entries, walk.finish()))
+    }
+}
