@@ -302,6 +302,11 @@ impl Application {
                         readiness.update(|state| state.loaded = true).await;
                         metrics.index.database_up.set(1);
                         tracing::info!("registry loaded; serving");
+                        tokio::spawn(follow_changes(
+                            app.clone(),
+                            settings.revision_poll,
+                            draining.clone(),
+                        ));
                         follow_database(
                             app,
                             readiness,
@@ -438,6 +443,52 @@ async fn follow_database(
             was_up = up;
             metrics.index.database_up.set(i64::from(up));
             readiness.update(|state| state.database_up = up).await;
+        }
+    }
+}
+
+/// Keeps this replica's memory in step with what others write: at once when PostgreSQL
+/// notifies a change, and every `poll` in case a notification was lost (or the writer was
+/// `purposed apply --database-url`, or this is SQLite).
+async fn follow_changes(app: Arc<App>, poll: Duration, mut draining: watch::Receiver<bool>) {
+    let mut listener: Option<sea_orm::sqlx::postgres::PgListener> = None;
+    let mut tick = tokio::time::interval(poll);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let organisation = tokio::select! {
+            () = async {
+                let _ = draining.wait_for(|draining| *draining).await;
+            } => return,
+            _ = tick.tick() => {
+                if listener.is_none() {
+                    listener = match app.store().listen_for_changes().await {
+                        Ok(listener) => listener,
+                        Err(error) => {
+                            tracing::warn!(error = %error, "cannot listen for changes; polling only");
+                            None
+                        }
+                    };
+                }
+                None
+            }
+            notification = async {
+                match listener.as_mut() {
+                    Some(listener) => listener.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => match notification {
+                Ok(notification) => Some(notification.payload().to_owned()),
+                Err(error) => {
+                    tracing::warn!(error = %error, "change notifications interrupted; polling until they resume");
+                    listener = None;
+                    None
+                }
+            },
+        };
+        match app.catch_up(organisation.as_deref()).await {
+            Ok(0) => {}
+            Ok(entries) => tracing::debug!(entries, "caught up with other writers"),
+            Err(error) => tracing::warn!(error = %error, "cannot catch up with other writers"),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! result.
 
 mod cache;
+mod follow;
 mod rights;
 mod subjects;
 
@@ -124,6 +125,8 @@ pub struct App {
     stopping: watch::Sender<bool>,
     /// How long the last registry compile took, for the metrics.
     last_compile_micros: AtomicU64,
+    /// How far this replica has read each organisation's audit chain.
+    seen: Mutex<follow::Seen>,
 }
 
 /// The index as the metrics report it.
@@ -165,6 +168,7 @@ const TRIM_EVERY_FACTS: usize = 100_000;
 impl App {
     /// Loads and compiles every revision in the store, and every subject's state.
     pub async fn load(store: Store, limits: Limits, subject_key: SubjectKey) -> Result<App, Error> {
+        let seen = Self::seen_now(&store).await?;
         let organisations = store.load_all().await?;
         let catalog = Catalog::new(organisations.into_iter().map(|(organisation, revisions)| {
             (
@@ -205,6 +209,7 @@ impl App {
             rights_events: watch::channel(0).0,
             stopping: watch::channel(false).0,
             last_compile_micros: AtomicU64::new(0),
+            seen: Mutex::new(seen),
         })
     }
 

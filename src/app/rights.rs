@@ -132,7 +132,7 @@ impl App {
         calendar::local_date(country, Timestamp::now())
     }
 
-    fn bump_rights_events(&self) {
+    pub(super) fn bump_rights_events(&self) {
         self.rights_events
             .send_modify(|generation| *generation += 1);
     }

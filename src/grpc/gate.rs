@@ -17,6 +17,7 @@ use tonic::{Code, Status, body::Body};
 use tower_service::Service;
 
 use crate::{
+    audit_actor,
     auth::{AuthError, Caller},
     config::Access,
     metrics::Metrics,
@@ -151,8 +152,14 @@ where
                         state.max_concurrent
                     ))),
                     Ok(permit) => {
+                        // The token's subject is who the audit log says made the change.
+                        let actor = caller.name().to_owned();
                         request.extensions_mut().insert(caller);
-                        let answer = tokio::time::timeout(state.timeout, inner.call(request)).await;
+                        let answer = tokio::time::timeout(
+                            state.timeout,
+                            audit_actor::with_actor(actor, inner.call(request)),
+                        )
+                        .await;
                         drop(permit);
                         match answer {
                             Ok(answer) => answer?,

@@ -2,9 +2,9 @@
 //! change it records, and reading every chain back for verification.
 
 use sea_orm::{
-    AccessMode, ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseBackend,
+    AccessMode, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend,
     DatabaseTransaction, EntityTrait, IsolationLevel, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait, sea_query::Expr,
+    Statement, TransactionTrait, sea_query::Expr,
 };
 
 use super::{Store, StoreError, entity::*};
@@ -72,8 +72,21 @@ pub(super) async fn append_audit(
         .filter(audit_head::Column::OrganisationId.eq(organisation))
         .exec(txn)
         .await?;
+    // Other replicas catch up on commit (PostgreSQL delivers notifications then, and not at
+    // all on rollback). The payload names the organisation only: never a subject.
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DatabaseBackend::Postgres,
+            "SELECT pg_notify($1, $2)",
+            [CHANGES_CHANNEL.into(), organisation.into()],
+        ))
+        .await?;
+    }
     Ok(seq)
 }
+
+/// The PostgreSQL notification channel of committed changes.
+pub const CHANGES_CHANNEL: &str = "purposed_changes";
 
 fn stored(row: audit_log::Model) -> Stored {
     Stored {
@@ -92,7 +105,70 @@ fn stored(row: audit_log::Model) -> Stored {
     }
 }
 
+/// An entry as a replica needs it: its seq, its kind and the subject it names.
+pub type Change = (i64, String, Option<String>);
+
 impl Store {
+    /// Where each organisation's chain stands (of one organisation, when given).
+    pub async fn audit_heads(
+        &self,
+        organisation: Option<&str>,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut query = audit_head::Entity::find()
+            .select_only()
+            .column(audit_head::Column::OrganisationId)
+            .column(audit_head::Column::Seq);
+        if let Some(organisation) = organisation {
+            query = query.filter(audit_head::Column::OrganisationId.eq(organisation));
+        }
+        Ok(query.into_tuple().all(&self.db).await?)
+    }
+
+    /// Up to `limit` entries of the organisation's chain after `seq`, in order.
+    pub async fn audit_changes_after(
+        &self,
+        organisation: &str,
+        seq: i64,
+        limit: u64,
+    ) -> Result<Vec<Change>, StoreError> {
+        Ok(audit_log::Entity::find()
+            .select_only()
+            .column(audit_log::Column::Seq)
+            .column(audit_log::Column::Kind)
+            .column(audit_log::Column::Subject)
+            .filter(audit_log::Column::OrganisationId.eq(organisation))
+            .filter(audit_log::Column::Seq.gt(seq))
+            .order_by_asc(audit_log::Column::Seq)
+            .limit(limit)
+            .into_tuple()
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Waits for change notifications of other writers (PostgreSQL only; `None` for
+    /// SQLite, where one process writes).
+    pub async fn listen_for_changes(
+        &self,
+    ) -> Result<Option<sea_orm::sqlx::postgres::PgListener>, StoreError> {
+        if self.db.get_database_backend() != DatabaseBackend::Postgres {
+            return Ok(None);
+        }
+        let pool = self.db.get_postgres_connection_pool();
+        let mut listener = sea_orm::sqlx::postgres::PgListener::connect_with(pool)
+            .await
+            .map_err(|error| {
+                StoreError::Unavailable(sea_orm::DbErr::Conn(sea_orm::RuntimeErr::SqlxError(
+                    error.into(),
+                )))
+            })?;
+        listener.listen(CHANGES_CHANNEL).await.map_err(|error| {
+            StoreError::Unavailable(sea_orm::DbErr::Conn(sea_orm::RuntimeErr::SqlxError(
+                error.into(),
+            )))
+        })?;
+        Ok(Some(listener))
+    }
+
     /// Walks every organisation's chain against its head and reports what is wrong.
     pub async fn verify_audit(&self) -> Result<Report, StoreError> {
         let mut organisations: Vec<String> = audit_head::Entity::find()

@@ -15,6 +15,7 @@ mod durability;
 mod health;
 mod operations;
 mod registry;
+mod replicas;
 mod rights;
 mod security;
 mod seeds;

@@ -30,7 +30,6 @@ struct LogLine {
 pub struct ServerProcess {
     child: Child,
     pub address: SocketAddr,
-    #[allow(dead_code, reason = "read by the replica tests")]
     pub metrics_address: SocketAddr,
     panics: Arc<AtomicUsize>,
 }
