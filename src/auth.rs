@@ -111,13 +111,15 @@ impl Caller {
 
     /// Refuses unless the caller holds `scope` for `organisation`.
     pub fn require(&self, scope: Scope, organisation: &str) -> Result<(), AuthError> {
-        if self.has_scope(scope) && self.may_act_for(organisation) {
-            Ok(())
-        } else {
+        if !self.has_scope(scope) {
+            Err(AuthError::MissingScope(scope))
+        } else if !self.may_act_for(organisation) {
             Err(AuthError::Forbidden {
                 scope: scope.as_str(),
                 organisation: organisation.to_owned(),
             })
+        } else {
+            Ok(())
         }
     }
 }
