@@ -53,6 +53,9 @@ pub struct IndexGauges {
 
 pub struct Metrics {
     registry: Registry,
+    /// The paths of purposed's RPCs: any other path is labelled `unknown`, so that callers,
+    /// authenticated or not, cannot mint label values.
+    methods: std::collections::HashSet<String>,
     rpc_calls: Family<RpcLabels, Counter>,
     rpc_seconds: HistogramFamily<RpcLabels>,
     decisions: Family<DecisionLabels, Counter>,
@@ -121,6 +124,7 @@ impl Metrics {
         );
         Metrics {
             registry,
+            methods: rpc_paths(),
             rpc_calls,
             rpc_seconds,
             decisions,
@@ -128,14 +132,13 @@ impl Metrics {
         }
     }
 
-    /// One answered call. `method` is the gRPC path, or `unknown` for paths no service
-    /// serves (a caller could otherwise mint labels without end).
+    /// One answered call, labelled by its gRPC path when it is one of purposed's RPCs.
     pub fn record_rpc(&self, method: &str, code: tonic::Code, elapsed: Duration) {
         let labels = RpcLabels {
-            method: if code == tonic::Code::Unimplemented {
-                "unknown".to_owned()
-            } else {
+            method: if self.methods.contains(method) {
                 method.to_owned()
+            } else {
+                "unknown".to_owned()
             },
             code: code_name(code),
         };
@@ -172,6 +175,29 @@ impl Metrics {
         }
         text
     }
+}
+
+/// `/package.Service/Method` of every RPC in purposed's descriptor set.
+fn rpc_paths() -> std::collections::HashSet<String> {
+    use prost::Message;
+    let Ok(files) = prost_types::FileDescriptorSet::decode(crate::proto::FILE_DESCRIPTOR_SET)
+    else {
+        return Default::default();
+    };
+    let mut paths = std::collections::HashSet::new();
+    for file in &files.file {
+        for service in &file.service {
+            for method in &service.method {
+                paths.insert(format!(
+                    "/{}.{}/{}",
+                    file.package(),
+                    service.name(),
+                    method.name()
+                ));
+            }
+        }
+    }
+    paths
 }
 
 fn code_name(code: tonic::Code) -> &'static str {
@@ -228,4 +254,34 @@ pub async fn serve(
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_purposed_rpcs_name_their_method() {
+        let metrics = Metrics::new();
+        metrics.record_rpc(
+            "/purposed.v1.DecisionService/Check",
+            tonic::Code::Ok,
+            Duration::from_micros(30),
+        );
+        metrics.record_rpc(
+            "/attacker/chosen-path",
+            tonic::Code::Unauthenticated,
+            Duration::from_micros(5),
+        );
+        let text = metrics.encode();
+        assert!(
+            text.contains(r#"method="/purposed.v1.DecisionService/Check",code="OK""#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"method="unknown",code="UNAUTHENTICATED""#),
+            "{text}"
+        );
+        assert!(!text.contains("attacker"), "{text}");
+    }
 }
