@@ -7,13 +7,7 @@ use tokio::process::Command;
 use crate::support::{TestDatabase, spawn_demo};
 
 async fn purposed(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_purposed"))
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .env_remove("PURPOSED_SERVER")
-        .output()
-        .await
-        .expect("run purposed")
+    purposed_with(args, &[]).await
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -9,13 +9,13 @@ use purposed::proto::{
     decision_service_client::DecisionServiceClient, registry_service_client::RegistryServiceClient,
     subject_service_client::SubjectServiceClient,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::{
     subjects::{DESK, ask},
     support::{
-        TestDatabase,
+        TestDatabase, metric,
         process::{Launch, ServerProcess},
+        scrape,
     },
 };
 
@@ -62,18 +62,10 @@ async fn check_at(server: &ServerProcess, revision: u64) -> u64 {
 }
 
 async fn index_revision(server: &ServerProcess) -> f64 {
-    let mut stream = tokio::net::TcpStream::connect(server.metrics_address)
-        .await
-        .expect("metrics port");
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
-        .await
-        .expect("request");
-    let mut text = String::new();
-    stream.read_to_string(&mut text).await.expect("response");
-    text.lines()
-        .find_map(|line| line.strip_prefix("purposed_index_revision ")?.parse().ok())
-        .unwrap_or_else(|| panic!("no purposed_index_revision in {text}"))
+    metric(
+        &scrape(server.metrics_address).await,
+        "purposed_index_revision ",
+    )
 }
 
 #[tokio::test]

@@ -20,7 +20,6 @@ use purposed::{
     startup::Application,
 };
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::{
     Code, Request,
     metadata::{Ascii, MetadataValue},
@@ -31,7 +30,7 @@ use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus}
 
 use crate::{
     decision::question,
-    support::{TestApp, TestDatabase, settings, spawn_with, wait_until_serving},
+    support::{TestApp, TestDatabase, metric, scrape, settings, spawn_with},
 };
 
 const SECRET: &[u8] = b"a shared secret of at least 32 bytes, for tests";
@@ -484,46 +483,14 @@ async fn mutual_tls_requires_a_client_certificate_the_ca_signed() {
     server.await.expect("join").expect("clean stop");
 }
 
-async fn scrape(address: std::net::SocketAddr) -> String {
-    let mut stream = tokio::net::TcpStream::connect(address)
-        .await
-        .expect("metrics port");
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
-        .await
-        .expect("request");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).await.expect("response");
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    answer
-}
-
-fn value(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no {series} in\n{text}"))
-}
-
 #[tokio::test]
 async fn metrics_count_calls_and_decisions_without_naming_anyone() {
-    let database = TestDatabase::create().await;
-    let mut configured = settings(&database.url);
-    configured.demo = true;
-    configured.metrics_listen = Some("127.0.0.1:0".parse().expect("address"));
-    let application = Application::build(configured).await.expect("bind");
-    let metrics_address = application.metrics_address().expect("metrics bound");
-    let address = application.address();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(application.run_until_stopped(async {
-        let _ = stopped.await;
-    }));
-    let channel = Channel::from_shared(format!("http://{address}"))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect");
-    let app = TestApp::from_channel(address, channel);
-    wait_until_serving(&app).await;
+    let app = spawn_with(|settings| {
+        settings.demo = true;
+        settings.metrics_listen = Some("127.0.0.1:0".parse().expect("address"));
+    })
+    .await;
+    let metrics_address = app.metrics_address.expect("metrics bound");
 
     let subject = "subject-identifier-that-must-not-leak";
     for _ in 0..3 {
@@ -537,14 +504,14 @@ async fn metrics_count_calls_and_decisions_without_naming_anyone() {
 
     let text = scrape(metrics_address).await;
     assert_eq!(
-        value(
+        metric(
             &text,
             r#"purposed_rpc_requests_total{method="/purposed.v1.DecisionService/Check",code="OK"}"#
         ),
         3.0
     );
     assert_eq!(
-        value(
+        metric(
             &text,
             r#"purposed_rpc_requests_total{method="/purposed.v1.DecisionService/Check",code="INVALID_ARGUMENT"}"#
         ),
@@ -556,11 +523,11 @@ async fn metrics_count_calls_and_decisions_without_naming_anyone() {
         "{text}"
     );
     assert!(text.contains("purposed_decisions_total{outcome="), "{text}");
-    assert_eq!(value(&text, "purposed_index_organisations"), 5.0);
-    assert!(value(&text, "purposed_index_revision") >= 5.0);
-    assert!(value(&text, "purposed_index_compile_seconds") >= 0.0);
-    assert_eq!(value(&text, "purposed_rights_requests_overdue"), 0.0);
-    assert_eq!(value(&text, "purposed_database_up"), 1.0);
+    assert_eq!(metric(&text, "purposed_index_organisations"), 5.0);
+    assert!(metric(&text, "purposed_index_revision") >= 5.0);
+    assert!(metric(&text, "purposed_index_compile_seconds") >= 0.0);
+    assert_eq!(metric(&text, "purposed_rights_requests_overdue"), 0.0);
+    assert_eq!(metric(&text, "purposed_database_up"), 1.0);
     assert!(
         !text.contains(subject),
         "a subject identifier in the metrics"
@@ -571,7 +538,4 @@ async fn metrics_count_calls_and_decisions_without_naming_anyone() {
             "{organisation} named in the metrics"
         );
     }
-    drop(app);
-    let _ = stop.send(());
-    server.await.expect("join").expect("clean stop");
 }

@@ -126,6 +126,8 @@ impl Drop for TestDatabase {
 /// A running server with its own database.
 pub struct TestApp {
     pub address: SocketAddr,
+    /// Where the metrics are served, when the settings asked for them.
+    pub metrics_address: Option<SocketAddr>,
     pub channel: Channel,
     database: Option<TestDatabase>,
     shutdown: Option<oneshot::Sender<()>>,
@@ -133,17 +135,6 @@ pub struct TestApp {
 }
 
 impl TestApp {
-    /// A server the test started and stops itself; only its channel is used.
-    pub fn from_channel(address: SocketAddr, channel: Channel) -> TestApp {
-        TestApp {
-            address,
-            channel,
-            database: None,
-            shutdown: None,
-            handle: None,
-        }
-    }
-
     pub fn database(&self) -> &TestDatabase {
         self.database
             .as_ref()
@@ -246,6 +237,7 @@ pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
 pub async fn start(settings: Settings, database: TestDatabase) -> TestApp {
     let application = Application::build(settings).await.expect("bind port 0");
     let address = application.address();
+    let metrics_address = application.metrics_address();
     let (shutdown, stopped) = oneshot::channel::<()>();
     let handle = tokio::spawn(application.run_until_stopped(async {
         let _ = stopped.await;
@@ -258,6 +250,7 @@ pub async fn start(settings: Settings, database: TestDatabase) -> TestApp {
         .expect("connect to the test server");
     TestApp {
         address,
+        metrics_address,
         channel,
         database: Some(database),
         shutdown: Some(shutdown),
@@ -294,4 +287,27 @@ pub fn example(name: &str) -> &'static str {
         .find(|(path, _)| path.ends_with(&format!("/{name}.yaml")))
         .map(|(_, text)| *text)
         .unwrap_or_else(|| panic!("no example {name}"))
+}
+
+/// The text of `GET /metrics`, over plain HTTP/1.1.
+pub async fn scrape(address: SocketAddr) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("metrics port");
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("request");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.expect("response");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    answer
+}
+
+/// The value of one series in a scrape.
+pub fn metric(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {series} in\n{text}"))
 }
