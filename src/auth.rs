@@ -3,7 +3,11 @@
 //! caller. Transport-free: the gRPC layer hands over the header's token and gets a
 //! [`Caller`] or a refusal.
 
-use std::{collections::HashSet, fmt};
+use std::{
+    collections::{HashMap, HashSet},
+    fmt,
+    sync::{Arc, Mutex},
+};
 
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde::Deserialize;
@@ -54,8 +58,9 @@ enum Organisations {
 #[derive(Clone, PartialEq, Eq)]
 pub struct Caller {
     /// The token's `sub`, recorded as the actor of the changes the caller makes.
-    name: String,
-    organisations: Organisations,
+    name: Arc<str>,
+    /// Shared: a caller is cloned out of the token cache on every call.
+    organisations: Arc<Organisations>,
     scopes: u8,
 }
 
@@ -88,8 +93,8 @@ impl Caller {
     /// Anyone, for a server running without auth.
     pub fn anyone() -> Caller {
         Caller {
-            name: "anonymous".to_owned(),
-            organisations: Organisations::All,
+            name: Arc::from("anonymous"),
+            organisations: Arc::new(Organisations::All),
             scopes: Scope::ALL.iter().fold(0, |bits, scope| bits | scope.bit()),
         }
     }
@@ -103,7 +108,7 @@ impl Caller {
     }
 
     pub fn may_act_for(&self, organisation: &str) -> bool {
-        match &self.organisations {
+        match self.organisations.as_ref() {
             Organisations::All => true,
             Organisations::Only(organisations) => organisations.contains(organisation),
         }
@@ -138,7 +143,21 @@ pub struct Authenticator {
     issuer: String,
     audience: String,
     leeway_seconds: u64,
+    /// Tokens already verified, until they expire: a service sends the same token on every
+    /// call for minutes, and an ES256 or RS256 verification costs more than a Check.
+    verified: Mutex<HashMap<Box<str>, Verified>>,
 }
+
+#[derive(Clone)]
+struct Verified {
+    caller: Caller,
+    /// Unix seconds after which the token is refused (its `exp` plus the leeway).
+    until: i64,
+}
+
+/// Verified tokens kept at most; only tokens that verified are kept, and the cache is
+/// emptied when full, so a flood of tokens costs memory once and never grows it.
+const VERIFIED_TOKENS: usize = 4096;
 
 impl fmt::Debug for Authenticator {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -155,6 +174,12 @@ impl fmt::Debug for Authenticator {
 #[derive(Deserialize)]
 struct Claims {
     sub: String,
+    /// Required (the validation refuses a token without); optional here so that its
+    /// absence is reported as such rather than as a malformed token.
+    #[serde(default)]
+    exp: Option<i64>,
+    #[serde(default)]
+    nbf: Option<i64>,
     #[serde(default)]
     orgs: Vec<String>,
     #[serde(default)]
@@ -207,12 +232,45 @@ impl Authenticator {
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
             leeway_seconds,
+            verified: Mutex::new(HashMap::new()),
         })
     }
 
     /// The caller a bearer token names. The refusal says what is wrong with the token but
     /// never repeats it.
     pub fn authenticate(&self, token: &str) -> Result<Caller, AuthError> {
+        let now = jiff::Timestamp::now().as_second();
+        if let Some(known) = self.lock_verified().get(token)
+            && now <= known.until
+        {
+            return Ok(known.caller.clone());
+        }
+        let (caller, until, cacheable) = self.verify(token, now)?;
+        if cacheable {
+            let mut verified = self.lock_verified();
+            if verified.len() >= VERIFIED_TOKENS {
+                verified.clear();
+            }
+            verified.insert(
+                token.into(),
+                Verified {
+                    caller: caller.clone(),
+                    until,
+                },
+            );
+        }
+        Ok(caller)
+    }
+
+    fn lock_verified(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, Verified>> {
+        self.verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Checks the token itself: the caller, until when it holds, and whether it may be
+    /// remembered (a token not valid before some later moment is checked afresh).
+    fn verify(&self, token: &str, now: i64) -> Result<(Caller, i64, bool), AuthError> {
         let refuse = |why: &str| AuthError::Unauthenticated(format!("bearer token {why}"));
         let header = decode_header(token).map_err(|_| refuse("is malformed"))?;
         let (algorithm, key) = self
@@ -252,11 +310,15 @@ impl Authenticator {
             .split_ascii_whitespace()
             .filter_map(|word| Scope::ALL.into_iter().find(|scope| scope.as_str() == word))
             .fold(0, |bits, scope| bits | scope.bit());
-        Ok(Caller {
-            name: claims.sub,
-            organisations,
+        let leeway = i64::try_from(self.leeway_seconds).unwrap_or(i64::MAX);
+        let until = claims.exp.unwrap_or(now).saturating_add(leeway);
+        let cacheable = claims.nbf.is_none_or(|nbf| nbf <= now);
+        let caller = Caller {
+            name: Arc::from(claims.sub),
+            organisations: Arc::new(organisations),
             scopes,
-        })
+        };
+        Ok((caller, until, cacheable))
     }
 }
 
@@ -358,6 +420,38 @@ mod tests {
                 "bearer token has a bad signature".into()
             ))
         );
+    }
+
+    #[test]
+    fn a_remembered_token_answers_until_it_expires() {
+        let authenticator = authenticator();
+        let good = token(json!({
+            "iss": "https://issuer", "aud": "purposed", "sub": "a",
+            "exp": in_an_hour(), "orgs": ["peero"], "scope": "decide"
+        }));
+        let caller = authenticator.authenticate(&good).expect("verified");
+        assert_eq!(authenticator.lock_verified().len(), 1);
+        // An entry answers for its token without a verification (this one would fail it)...
+        let now = jiff::Timestamp::now().as_second();
+        authenticator.lock_verified().insert(
+            "remembered".into(),
+            Verified {
+                caller: caller.clone(),
+                until: now + 60,
+            },
+        );
+        assert_eq!(authenticator.authenticate("remembered"), Ok(caller.clone()));
+        // ...and not past its expiry.
+        authenticator
+            .lock_verified()
+            .get_mut("remembered")
+            .expect("entry")
+            .until = now - 1;
+        assert!(authenticator.authenticate("remembered").is_err());
+        // Refused tokens are not remembered.
+        assert!(!authenticator.lock_verified().contains_key("not a token"));
+        assert!(authenticator.authenticate("not a token").is_err());
+        assert!(!authenticator.lock_verified().contains_key("not a token"));
     }
 
     #[test]
