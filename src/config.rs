@@ -38,6 +38,7 @@ pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 const KEYS: &[&str] = &[
     "listen",
     "metrics_listen",
+    "health_listen",
     "database_url",
     "database_pool",
     "log_format",
@@ -91,6 +92,9 @@ pub struct FileSettings {
     pub listen: SocketAddr,
     /// Prometheus address (`GET /metrics`); `off` serves no metrics.
     pub metrics_listen: String,
+    /// A plaintext port serving only `grpc.health.v1` (`off`: none), for orchestrators whose
+    /// probes cannot speak the TLS of the main port.
+    pub health_listen: String,
     pub database_url: Secret,
     /// Database connections in the pool.
     pub database_pool: u32,
@@ -121,6 +125,7 @@ impl Default for FileSettings {
                 .parse()
                 .unwrap_or_else(|_| SocketAddr::from((std::net::Ipv6Addr::UNSPECIFIED, 50051))),
             metrics_listen: DEFAULT_METRICS_LISTEN.to_owned(),
+            health_listen: "off".to_owned(),
             database_url: Secret::new(DEFAULT_DATABASE_URL),
             database_pool: 8,
             log_format: LogFormat::Text,
@@ -269,6 +274,7 @@ pub enum Access {
 pub struct Settings {
     pub listen: SocketAddr,
     pub metrics_listen: Option<SocketAddr>,
+    pub health_listen: Option<SocketAddr>,
     pub database_url: String,
     pub store: StoreOptions,
     /// Apply the embedded example manifests at start.
@@ -299,6 +305,7 @@ impl Settings {
         Settings {
             listen,
             metrics_listen: None,
+            health_listen: None,
             database_url: database_url.into(),
             store: StoreOptions::default(),
             demo: false,
@@ -329,15 +336,8 @@ impl Settings {
                 ),
             )
         })?;
-        let metrics_listen = match file.metrics_listen.trim() {
-            "" | "off" => None,
-            address => Some(address.parse().map_err(|_| {
-                SettingError::new(
-                    "metrics_listen",
-                    format!("{address:?} is not an address such as [::]:9090, nor `off`"),
-                )
-            })?),
-        };
+        let metrics_listen = optional_address("metrics_listen", &file.metrics_listen)?;
+        let health_listen = optional_address("health_listen", &file.health_listen)?;
         if file.database_pool == 0 {
             return Err(SettingError::new("database_pool", "must be at least 1"));
         }
@@ -392,6 +392,7 @@ impl Settings {
         Ok(Settings {
             listen: file.listen,
             metrics_listen,
+            health_listen,
             database_url,
             store: StoreOptions {
                 max_connections: file.database_pool,
@@ -415,6 +416,19 @@ impl Settings {
             access,
             tls,
         })
+    }
+}
+
+/// An address, or `off` (or nothing) for none.
+fn optional_address(setting: &str, value: &str) -> Result<Option<SocketAddr>, SettingError> {
+    match value.trim() {
+        "" | "off" => Ok(None),
+        address => address.parse().map(Some).map_err(|_| {
+            SettingError::new(
+                setting,
+                format!("{address:?} is not an address such as [::]:9090, nor `off`"),
+            )
+        }),
     }
 }
 

@@ -75,6 +75,7 @@ pub struct Application {
     listener: TcpListener,
     address: SocketAddr,
     metrics_listener: Option<TcpListener>,
+    health_listener: Option<TcpListener>,
     settings: Settings,
     subject_key: SubjectKey,
     tls: Option<ServerTlsConfig>,
@@ -201,6 +202,10 @@ impl Application {
             Some(metrics_listen) => Some(bind(metrics_listen).await?),
             None => None,
         };
+        let health_listener = match settings.health_listen {
+            Some(health_listen) => Some(bind(health_listen).await?),
+            None => None,
+        };
         let tls = settings.tls.as_ref().map(tls_config);
         if matches!(settings.access, Access::Open) {
             tracing::warn!(
@@ -211,6 +216,7 @@ impl Application {
             listener,
             address,
             metrics_listener,
+            health_listener,
             settings,
             subject_key,
             tls,
@@ -223,6 +229,12 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.address.port()
+    }
+
+    pub fn health_address(&self) -> Option<SocketAddr> {
+        self.health_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
     }
 
     pub fn metrics_address(&self) -> Option<SocketAddr> {
@@ -240,6 +252,7 @@ impl Application {
             listener,
             address,
             metrics_listener,
+            health_listener,
             settings,
             subject_key,
             tls,
@@ -286,6 +299,9 @@ impl Application {
         let (draining_tx, draining) = watch::channel(false);
         if let Some(listener) = metrics_listener {
             spawn_metrics(listener, metrics.clone(), ready.clone(), draining.clone());
+        }
+        if let Some(listener) = health_listener {
+            spawn_plain_health(listener, health.clone(), draining.clone());
         }
 
         let (failed_tx, failed_rx) = tokio::sync::oneshot::channel::<String>();
@@ -445,6 +461,37 @@ async fn follow_database(
             readiness.update(|state| state.database_up = up).await;
         }
     }
+}
+
+/// The health service alone, in plaintext, on a port of its own: Kubernetes' gRPC probes do
+/// not speak TLS. It says what the main port's health says, and closes when draining ends.
+fn spawn_plain_health<S>(listener: TcpListener, health: S, mut draining: watch::Receiver<bool>)
+where
+    S: tower_service::Service<
+            http::Request<tonic::body::Body>,
+            Response = http::Response<tonic::body::Body>,
+            Error = std::convert::Infallible,
+        > + NamedService
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+{
+    if let Ok(address) = listener.local_addr() {
+        tracing::info!(address = %address, "health listening");
+    }
+    tokio::spawn(async move {
+        let served = tonic::transport::Server::builder()
+            .add_service(health)
+            .serve_with_incoming_shutdown(incoming(listener), async move {
+                let _ = draining.wait_for(|draining| *draining).await;
+            })
+            .await;
+        if let Err(error) = served {
+            tracing::error!(error = %error, "health port failed");
+        }
+    });
 }
 
 /// Keeps this replica's memory in step with what others write: at once when PostgreSQL

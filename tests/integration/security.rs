@@ -426,8 +426,10 @@ async fn mutual_tls_requires_a_client_certificate_the_ca_signed() {
         key_pem: pki.server.1.clone().into_bytes(),
         client_ca_pem: Some(pki.ca_pem.clone().into_bytes()),
     });
+    configured.health_listen = Some("127.0.0.1:0".parse().expect("address"));
     let application = Application::build(configured).await.expect("bind");
     let port = application.port();
+    let health_address = application.health_address().expect("health port");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(application.run_until_stopped(async {
         let _ = stopped.await;
@@ -478,6 +480,24 @@ async fn mutual_tls_requires_a_client_certificate_the_ca_signed() {
         .expect("check over mutual TLS")
         .into_inner();
     assert!(answer.revision > 0);
+
+    // The orchestrator's probes, which speak no TLS, have a plaintext port of health alone.
+    let plain = Channel::from_shared(format!("http://{health_address}"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("plaintext health port");
+    let probed = tonic_health::pb::health_client::HealthClient::new(plain.clone())
+        .check(HealthCheckRequest::default())
+        .await
+        .expect("plaintext probe")
+        .into_inner();
+    assert_eq!(probed.status, ServingStatus::Serving as i32);
+    let status = DecisionServiceClient::new(plain)
+        .check(peero_question())
+        .await
+        .expect_err("only health on the plaintext port");
+    assert_eq!(status.code(), Code::Unimplemented);
     drop(health);
     let _ = stop.send(());
     server.await.expect("join").expect("clean stop");
