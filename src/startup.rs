@@ -9,6 +9,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use sea_orm::sqlx::postgres::PgListener;
 use tokio::{net::TcpListener, sync::watch};
 use tonic::{
     server::NamedService,
@@ -314,12 +315,16 @@ impl Application {
                 match initialise(&settings, subject_key).await {
                     Ok(app) => {
                         let app = Arc::new(app);
+                        // Listening before serving: a replica that answers must also hear
+                        // of the changes other replicas make from then on.
+                        let listener = listen(&app).await;
                         ready.set(app.clone());
                         readiness.update(|state| state.loaded = true).await;
                         metrics.index.database_up.set(1);
                         tracing::info!("registry loaded; serving");
                         tokio::spawn(follow_changes(
                             app.clone(),
+                            listener,
                             settings.revision_poll,
                             draining.clone(),
                         ));
@@ -494,11 +499,26 @@ where
     });
 }
 
+/// A listener for other writers' changes (PostgreSQL), or none: the poll then carries on.
+async fn listen(app: &App) -> Option<PgListener> {
+    match app.store().listen_for_changes().await {
+        Ok(listener) => listener,
+        Err(error) => {
+            tracing::warn!(error = %error, "cannot listen for changes; polling only");
+            None
+        }
+    }
+}
+
 /// Keeps this replica's memory in step with what others write: at once when PostgreSQL
 /// notifies a change, and every `poll` in case a notification was lost (or the writer was
 /// `purposed apply --database-url`, or this is SQLite).
-async fn follow_changes(app: Arc<App>, poll: Duration, mut draining: watch::Receiver<bool>) {
-    let mut listener: Option<sea_orm::sqlx::postgres::PgListener> = None;
+async fn follow_changes(
+    app: Arc<App>,
+    mut listener: Option<PgListener>,
+    poll: Duration,
+    mut draining: watch::Receiver<bool>,
+) {
     let mut tick = tokio::time::interval(poll);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -508,25 +528,23 @@ async fn follow_changes(app: Arc<App>, poll: Duration, mut draining: watch::Rece
             } => return,
             _ = tick.tick() => {
                 if listener.is_none() {
-                    listener = match app.store().listen_for_changes().await {
-                        Ok(listener) => listener,
-                        Err(error) => {
-                            tracing::warn!(error = %error, "cannot listen for changes; polling only");
-                            None
-                        }
-                    };
+                    listener = listen(&app).await;
                 }
                 None
             }
+            // `try_recv`, not `recv`: `recv` reconnects at once and for ever, and a connection
+            // attempt that meets a database being dropped holds the drop up for a minute
+            // (PostgreSQL 15). A lost connection is reopened at the next tick instead; the
+            // catch-up below reads whatever was missed meanwhile.
             notification = async {
                 match listener.as_mut() {
-                    Some(listener) => listener.recv().await,
+                    Some(listener) => listener.try_recv().await,
                     None => std::future::pending().await,
                 }
             } => match notification {
-                Ok(notification) => Some(notification.payload().to_owned()),
-                Err(error) => {
-                    tracing::warn!(error = %error, "change notifications interrupted; polling until they resume");
+                Ok(Some(notification)) => Some(notification.payload().to_owned()),
+                Ok(None) | Err(_) => {
+                    tracing::warn!("change notifications interrupted; polling until they resume");
                     listener = None;
                     None
                 }

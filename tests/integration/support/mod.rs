@@ -56,6 +56,12 @@ impl TestDatabase {
                 let admin = Database::connect(&admin_url).await.unwrap_or_else(|error| {
                     panic!("{POSTGRES_ENV} is set but unreachable: {error}")
                 });
+                static LEFTOVERS: std::sync::Once = std::sync::Once::new();
+                let mut first = false;
+                LEFTOVERS.call_once(|| first = true);
+                if first {
+                    drop_leftovers(&admin, &admin_url).await;
+                }
                 admin
                     .execute_unprepared(&format!("CREATE DATABASE {name}"))
                     .await
@@ -101,24 +107,56 @@ impl Drop for TestDatabase {
         let Some((admin_url, name)) = self.postgres.take() else {
             return;
         };
-        // Drop runs outside any async context we could borrow: use a runtime of its own.
-        let database = name.clone();
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
+        // Not joined: a test drops its database while its runtime (and its server on it) is
+        // blocked here, and a connection the server had begun would then never finish
+        // authenticating, holding DROP DATABASE up for PostgreSQL's authentication timeout.
+        // Once the test returns, its runtime ends, the half-open connection closes and the
+        // drop goes through. Whatever a process exiting first leaves behind, the next run
+        // drops (`drop_leftovers`).
+        std::thread::spawn(move || {
+            let dropped = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
-                .ok()?;
-            runtime.block_on(async {
-                let admin = Database::connect(&admin_url).await.ok()?;
-                admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
-                    .await
-                    .ok()
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Some(_))) {
-            eprintln!("could not drop test database {name}");
+                .ok()
+                .and_then(|runtime| runtime.block_on(drop_database(&admin_url, &name)));
+            if dropped.is_none() {
+                eprintln!("could not drop test database {name}");
+            }
+        });
+    }
+}
+
+async fn drop_database(admin_url: &str, name: &str) -> Option<()> {
+    let admin = Database::connect(admin_url).await.ok()?;
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await
+        .ok()?;
+    admin.close().await.ok()
+}
+
+/// Drops the test databases of test processes that are gone (their names carry the pid).
+async fn drop_leftovers(admin: &sea_orm::DatabaseConnection, admin_url: &str) {
+    let Ok(rows) = admin
+        .query_all_raw(sea_orm::Statement::from_string(
+            admin.get_database_backend(),
+            "SELECT datname FROM pg_database WHERE datname LIKE 'purposed\\_test\\_%'",
+        ))
+        .await
+    else {
+        return;
+    };
+    for row in rows {
+        let Ok(name) = row.try_get::<String>("", "datname") else {
+            continue;
+        };
+        let pid = name
+            .split('_')
+            .nth(2)
+            .and_then(|pid| pid.parse::<u32>().ok());
+        let alive = pid.is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists());
+        if !alive {
+            let _ = drop_database(admin_url, &name).await;
         }
     }
 }
