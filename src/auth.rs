@@ -455,6 +455,40 @@ mod tests {
     }
 
     #[test]
+    fn rs256_tokens_verify_against_the_issuers_public_key() {
+        // A key pair made for this test only (tests/fixtures), never used anywhere else.
+        let keys = TokenKeys {
+            hs256_secret: None,
+            public_key_pem: Some(
+                include_bytes!("../tests/fixtures/rs256-test-public.pem").to_vec(),
+            ),
+        };
+        let authenticator =
+            Authenticator::new(&keys, "https://issuer", "purposed", 0).expect("RSA key");
+        let private =
+            EncodingKey::from_rsa_pem(include_bytes!("../tests/fixtures/rs256-test-private.pem"))
+                .expect("RSA private key");
+        let claims = json!({
+            "iss": "https://issuer", "aud": "purposed", "sub": "rsa-caller",
+            "exp": in_an_hour(), "orgs": ["peero"], "scope": "registry"
+        });
+        let token = encode(&Header::new(Algorithm::RS256), &claims, &private).expect("token");
+        let caller = authenticator.authenticate(&token).expect("RS256 verified");
+        assert_eq!(caller.name(), "rsa-caller");
+        assert!(caller.require(Scope::Registry, "peero").is_ok());
+        // The same claims under HS256 are refused: no HMAC key is configured, and the RSA
+        // public key is never taken for one.
+        let forged = encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(include_bytes!("../tests/fixtures/rs256-test-public.pem"))
+                .expect("key"),
+        )
+        .expect("token");
+        assert!(authenticator.authenticate(&forged).is_err());
+    }
+
+    #[test]
     fn an_algorithm_without_a_key_is_refused() {
         let none = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIn0.";
         assert!(authenticator().authenticate(none).is_err());
