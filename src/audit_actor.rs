@@ -2,10 +2,11 @@
 //! credentials) around the handler; the store reads it when it appends an entry, so no write
 //! path has to carry an actor argument it would only pass along.
 
-use std::future::Future;
+use std::{future::Future, sync::Arc};
 
 tokio::task_local! {
-    static ACTOR: String;
+    // Shared, not owned: it is set on every call, read only by the calls that write.
+    static ACTOR: Arc<str>;
 }
 
 /// Who entries written now are attributed to when nobody set an actor.
@@ -14,12 +15,12 @@ pub const SYSTEM: &str = "system";
 /// The actor of the running task, or "system" outside any `with_actor`.
 pub fn current_actor() -> String {
     ACTOR
-        .try_with(Clone::clone)
+        .try_with(|actor| actor.to_string())
         .unwrap_or_else(|_| SYSTEM.to_owned())
 }
 
 /// Runs `future` with `actor` as the current actor.
-pub async fn with_actor<F: Future>(actor: String, future: F) -> F::Output {
+pub async fn with_actor<F: Future>(actor: Arc<str>, future: F) -> F::Output {
     ACTOR.scope(actor, future).await
 }
 

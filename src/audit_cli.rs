@@ -17,7 +17,7 @@ pub enum AuditCommand {
 }
 
 pub async fn audit(command: AuditCommand) -> Result<(), String> {
-    audit_actor::with_actor("cli".to_owned(), async {
+    audit_actor::with_actor("cli".into(), async {
         match command {
             AuditCommand::Verify(args) => verify(&args.database_url).await,
         }

@@ -99,6 +99,11 @@ impl Caller {
         }
     }
 
+    /// The name, shared, for the audit log's actor.
+    pub fn actor(&self) -> Arc<str> {
+        self.name.clone()
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }

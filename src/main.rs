@@ -172,12 +172,12 @@ struct CheckArgs {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Serve(args) = cli.command {
-        return exit(serve(args, cli.log_format).await);
+    // serve starts logging once it has read its settings, which may choose the format.
+    if !matches!(cli.command, Command::Serve(_)) {
+        telemetry::init(cli.log_format.unwrap_or_default());
     }
-    telemetry::init(cli.log_format.unwrap_or_default());
     let result = match cli.command {
-        Command::Serve(_) => unreachable_serve(),
+        Command::Serve(args) => serve(args, cli.log_format).await,
         Command::Migrate(args) => migrate(args).await,
         Command::Apply(args) => apply(args).await,
         Command::Check(args) => check(args).await,
@@ -186,10 +186,6 @@ async fn main() -> ExitCode {
         Command::Audit(command) => audit_cli::audit(command).await,
     };
     exit(result)
-}
-
-fn unreachable_serve() -> Result<(), String> {
-    Err("serve is handled before logging starts".to_owned())
 }
 
 fn exit(result: Result<(), String>) -> ExitCode {

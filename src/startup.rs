@@ -157,13 +157,6 @@ impl Readiness {
     }
 }
 
-fn with_limits<S>(service: S, max_message: usize) -> S
-where
-    S: MessageLimits,
-{
-    service.limit_messages(max_message)
-}
-
 /// The generated servers' size setters, in one place.
 trait MessageLimits {
     fn limit_messages(self, bytes: usize) -> Self;
@@ -270,25 +263,17 @@ impl Application {
         let metrics = Arc::new(Metrics::new());
         let max_message = settings.max_message_bytes;
         let grace = settings.shutdown_grace;
-        let decision = with_limits(
-            DecisionServiceServer::new(DecisionApi::new(ready.clone(), metrics.clone())),
-            max_message,
-        );
-        let registry = with_limits(
-            RegistryServiceServer::new(RegistryApi::new(ready.clone())),
-            max_message,
-        );
-        let subjects = with_limits(
-            SubjectServiceServer::new(SubjectApi::new(ready.clone())),
-            max_message,
-        );
-        let rights = with_limits(
-            RightsServiceServer::new(RightsApi::new(ready.clone())),
-            max_message,
-        );
+        let decision = DecisionServiceServer::new(DecisionApi::new(ready.clone(), metrics.clone()))
+            .limit_messages(max_message);
+        let registry =
+            RegistryServiceServer::new(RegistryApi::new(ready.clone())).limit_messages(max_message);
+        let subjects =
+            SubjectServiceServer::new(SubjectApi::new(ready.clone())).limit_messages(max_message);
+        let rights =
+            RightsServiceServer::new(RightsApi::new(ready.clone())).limit_messages(max_message);
         let noop = settings.bench_noop.then(|| {
             tracing::warn!("serving the benchmark-only no-op RPC");
-            with_limits(BenchmarkServiceServer::new(NoopApi::new()), max_message)
+            BenchmarkServiceServer::new(NoopApi::new()).limit_messages(max_message)
         });
         let gate = Gate::new(
             settings.access.clone(),

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use super::{App, History, compile};
+use super::App;
 use crate::{domain::pseudonym::SubjectRef, error::Error};
 
 /// Entries read per query while catching up.
@@ -78,14 +78,10 @@ impl App {
     async fn reload(&self, organisation: &str, reload: Reload) -> Result<(), Error> {
         if reload.registry {
             let _serialised = self.apply_lock.lock().await;
-            let loaded = self.catalog.load().latest_revision(organisation);
-            let revisions = self.store.load_organisation(organisation).await?;
-            let latest = revisions.last().map_or(0, |revision| revision.number);
-            if latest > loaded {
-                let history = History::new(revisions.into_iter().map(compile).collect());
-                let next = self.catalog.load().with_history(organisation, history);
-                self.catalog.store(std::sync::Arc::new(next));
-                self.generation.send_modify(|generation| *generation += 1);
+            if self.store.latest_revision(organisation).await?
+                > self.catalog.load().latest_revision(organisation)
+            {
+                let latest = self.reload_history(organisation).await?;
                 tracing::info!(organisation = %organisation, revision = latest, "registry revision loaded from another writer");
             }
         }

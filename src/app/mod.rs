@@ -526,18 +526,27 @@ impl App {
     /// server applied one), the organisation's whole history is reloaded from the store.
     async fn install(&self, organisation: &str, policy: Arc<CompiledPolicy>) -> Result<(), Error> {
         let current = self.catalog.load();
-        let next = if current.latest_revision(organisation) + 1 == policy.revision() {
-            current.with_revision(organisation, policy)
+        if current.latest_revision(organisation) + 1 == policy.revision() {
+            self.swap(current.with_revision(organisation, policy));
+            Ok(())
         } else {
-            let revisions = self.store.load_organisation(organisation).await?;
-            current.with_history(
-                organisation,
-                History::new(revisions.into_iter().map(compile).collect()),
-            )
-        };
+            self.reload_history(organisation).await.map(|_| ())
+        }
+    }
+
+    /// Compiles the organisation's stored revisions into the catalog; the latest number.
+    async fn reload_history(&self, organisation: &str) -> Result<u64, Error> {
+        let revisions = self.store.load_organisation(organisation).await?;
+        let latest = revisions.last().map_or(0, |revision| revision.number);
+        let history = History::new(revisions.into_iter().map(compile).collect());
+        self.swap(self.catalog.load().with_history(organisation, history));
+        Ok(latest)
+    }
+
+    /// Publishes a catalog and wakes the Checks waiting for a revision.
+    fn swap(&self, next: Catalog) {
         self.catalog.store(Arc::new(next));
         self.generation.send_modify(|generation| *generation += 1);
-        Ok(())
     }
 
     /// One revision of an organisation's compiled registry; the latest when `revision` is

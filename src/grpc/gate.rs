@@ -153,7 +153,7 @@ where
                     ))),
                     Ok(permit) => {
                         // The token's subject is who the audit log says made the change.
-                        let actor = caller.name().to_owned();
+                        let actor = caller.actor();
                         request.extensions_mut().insert(caller);
                         let answer = tokio::time::timeout(
                             state.timeout,

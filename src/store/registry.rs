@@ -517,6 +517,14 @@ impl Store {
     }
 
     /// The latest revision of an organisation and its registry, if it has one.
+    /// The number of the organisation's latest stored revision (0: none), without reading it.
+    pub async fn latest_revision(&self, organisation: &str) -> Result<u64, StoreError> {
+        Ok(organisation::Entity::find_by_id(organisation)
+            .one(&self.db)
+            .await?
+            .map_or(0, |row| u64::try_from(row.latest_revision).unwrap_or(0)))
+    }
+
     pub async fn latest(&self, organisation: &str) -> Result<Option<(u64, Registry)>, StoreError> {
         Self::latest_in(&self.db, organisation).await
     }

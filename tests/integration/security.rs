@@ -115,6 +115,18 @@ fn peero_question() -> CheckRequest {
     question("peero", "service-delivery", "contact-data", "hetzner")
 }
 
+/// A well-formed consent, so that only the caller's rights can refuse it.
+fn consent_at(organisation: &str) -> RecordConsentRequest {
+    RecordConsentRequest {
+        organisation: organisation.into(),
+        subject: "someone".into(),
+        purpose: "newsletter".into(),
+        action: ConsentAction::Grant as i32,
+        notice_version: "v1".into(),
+        ..Default::default()
+    }
+}
+
 async fn secured_demo(ec: &EcKeys) -> TestApp {
     let access = authenticator(ec);
     spawn_with(move |settings| {
@@ -234,14 +246,7 @@ async fn cross_tenant_calls_are_denied_and_reveal_nothing() {
         .expect_err("another tenant's request");
     assert_eq!(status.code(), Code::PermissionDenied);
     let status = SubjectServiceClient::new(with_token(&app, Some(peero_only.clone())))
-        .record_consent(RecordConsentRequest {
-            organisation: "apollo".into(),
-            subject: "someone".into(),
-            purpose: "newsletter".into(),
-            action: ConsentAction::Grant as i32,
-            notice_version: "v1".into(),
-            ..Default::default()
-        })
+        .record_consent(consent_at("apollo"))
         .await
         .expect_err("another tenant's subject");
     assert_eq!(status.code(), Code::PermissionDenied);
@@ -297,14 +302,7 @@ async fn cross_tenant_calls_are_denied_and_reveal_nothing() {
     // A scope the token lacks is refused for the caller's own organisation too.
     let decide_only = hs256(&claims(&["peero"], "decide"));
     let status = SubjectServiceClient::new(with_token(&app, Some(decide_only)))
-        .record_consent(RecordConsentRequest {
-            organisation: "peero".into(),
-            subject: "someone".into(),
-            purpose: "newsletter".into(),
-            action: ConsentAction::Grant as i32,
-            notice_version: "v1".into(),
-            ..Default::default()
-        })
+        .record_consent(consent_at("peero"))
         .await
         .expect_err("no subjects scope");
     assert_eq!(status.code(), Code::PermissionDenied);
