@@ -28,6 +28,9 @@ const MAX_NAME_LEN: usize = 300;
 const MAX_TEXT_LEN: usize = 4000;
 /// Most problems reported for one manifest; the rest are summarised.
 const MAX_VIOLATIONS: usize = 100;
+/// Most parents above a subprocessor. Check walks the whole chain; the limit keeps its cost
+/// and the published subprocessor list within what any real contract chain needs.
+pub const MAX_PARENT_CHAIN: usize = 32;
 
 /// One problem, at its place in the document: `purposes[2].recipients[0]`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -277,6 +280,32 @@ fn covered_today(territory: Territory, safeguards: &[Safeguard]) -> bool {
             safeguard.mechanism != Mechanism::Dpf
                 && (safeguard.countries.is_empty() || safeguard.countries.contains(&territory))
         })
+}
+
+/// Where a recipient's chain of parents leads.
+enum Chain {
+    /// Back to the recipient itself.
+    Cycle,
+    /// To a recipient without a parent (or an unknown one, reported on its own), this many
+    /// parents up.
+    Depth(usize),
+}
+
+fn parent_chain(docs: &[RecipientDoc], ids: &HashMap<String, usize>, start: usize) -> Chain {
+    let mut current = start;
+    for depth in 0..docs.len() {
+        match docs[current]
+            .parent
+            .as_ref()
+            .and_then(|parent| ids.get(parent))
+        {
+            Some(&next) if next == start => return Chain::Cycle,
+            Some(&next) => current = next,
+            None => return Chain::Depth(depth),
+        }
+    }
+    // Longer than the list: a loop above the recipient, reported where it closes.
+    Chain::Cycle
 }
 
 /// Whether an id is 1-64 characters of lower-case ASCII letters, digits, `.`, `_` and `-`,
@@ -628,14 +657,23 @@ impl Validator {
                             format!("recipient {parent:?} is not a processor or subprocessor"),
                         )
                     }
-                    Some(_) if self.parent_cycle(&docs, &ids, index) => self.fail(
-                        format!("{path}.parent"),
-                        format!(
-                            "recipient {:?} sits, through its parents, under itself",
-                            doc.id
+                    Some(_) => match parent_chain(&docs, &ids, index) {
+                        Chain::Cycle => self.fail(
+                            format!("{path}.parent"),
+                            format!(
+                                "recipient {:?} sits, through its parents, under itself",
+                                doc.id
+                            ),
                         ),
-                    ),
-                    Some(_) => {}
+                        Chain::Depth(depth) if depth > MAX_PARENT_CHAIN => self.fail(
+                            format!("{path}.parent"),
+                            format!(
+                                "recipient {:?} sits {depth} levels below its processor; a chain of subprocessors may be at most {MAX_PARENT_CHAIN} deep",
+                                doc.id
+                            ),
+                        ),
+                        Chain::Depth(_) => {}
+                    },
                 },
                 (Some(_), Some(_)) => {
                     self.fail(format!("{path}.parent"), "only a subprocessor has a parent")
@@ -772,27 +810,6 @@ impl Validator {
             }
         }
         recipients
-    }
-
-    fn parent_cycle(
-        &self,
-        docs: &[RecipientDoc],
-        ids: &HashMap<String, usize>,
-        start: usize,
-    ) -> bool {
-        let mut current = start;
-        for _ in 0..docs.len() {
-            match docs[current]
-                .parent
-                .as_ref()
-                .and_then(|parent| ids.get(parent))
-            {
-                Some(&next) if next == start => return true,
-                Some(&next) => current = next,
-                None => return false,
-            }
-        }
-        true
     }
 
     fn agreements(&mut self, path: &str, docs: &[AgreementDoc]) -> Vec<Agreement> {
@@ -1288,6 +1305,34 @@ purposes:
             "kind: subprocessor\n    parent: onesignal\n",
         );
         assert!(violations(&looping)[0].contains("under itself"));
+    }
+
+    /// A manifest whose subprocessor `s0` sits under `depth` more subprocessors.
+    fn chain_of(depth: usize) -> String {
+        let mut recipients = String::new();
+        for level in 0..=depth {
+            let parent = if level == depth {
+                String::new()
+            } else {
+                format!("    parent: s{}\n", level + 1)
+            };
+            recipients.push_str(&format!(
+                "  - id: s{level}\n    name: S\n    kind: subprocessor\n{parent}    locations: [LV]\n    agreements: [{{reference: DPA, source: x}}]\n    source: x\n"
+            ));
+        }
+        MINIMAL.replace("recipients:\n", &format!("recipients:\n{recipients}"))
+    }
+
+    #[test]
+    fn a_chain_of_parents_is_bounded() {
+        assert!(parse(&chain_of(MAX_PARENT_CHAIN), DEFAULT_MAX_BYTES).is_ok());
+        assert_eq!(
+            violations(&chain_of(MAX_PARENT_CHAIN + 1)),
+            [format!(
+                "recipients[0].parent: recipient \"s0\" sits {} levels below its processor; a chain of subprocessors may be at most {MAX_PARENT_CHAIN} deep",
+                MAX_PARENT_CHAIN + 1
+            )]
+        );
     }
 
     #[test]

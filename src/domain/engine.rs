@@ -223,10 +223,13 @@ impl CompiledPolicy {
             .map(|recipient| {
                 let mut ancestors = Vec::new();
                 let mut parent = recipient.parent.as_deref();
+                // The whole chain, however deep: a recipient is allowed only when every
+                // processor above it is, so a cut chain would allow what its root denies.
+                // A cycle cannot pass validation; the membership check keeps a corrupt row
+                // from looping.
                 while let Some(id) = parent {
-                    // A cycle cannot pass validation; the bound keeps a corrupt row harmless.
                     match recipient_index.get(id) {
-                        Some(&index) if !ancestors.contains(&index) && ancestors.len() < 64 => {
+                        Some(&index) if !ancestors.contains(&index) => {
                             ancestors.push(index);
                             parent = registry.recipients[index].parent.as_deref();
                         }

@@ -9,6 +9,7 @@ use super::*;
 use crate::{
     domain::{
         decision::{Decision, ReasonCode},
+        policy::{Engagement, Recipient},
         subject::{
             Birth, ConsentAction, ConsentEvent, Erasure, Objection, ObjectionScope, Restriction,
         },
@@ -1087,6 +1088,69 @@ fn transfers_name_every_location_in_the_chain() {
         .message();
     assert!(message.contains("sub-under-us-bare"), "{message}");
     assert!(message.contains("DPF-certified"), "{message}");
+}
+
+#[test]
+fn a_chain_of_any_depth_answers_for_its_root() {
+    // Built past the manifest's own limit: a stored registry is never cut short.
+    let mut registry = manifest::parse(FIXTURE, manifest::DEFAULT_MAX_BYTES)
+        .expect("fixture is valid")
+        .registry;
+    let template = registry
+        .recipients
+        .iter()
+        .find(|recipient| recipient.id == "sub-under-us-bare")
+        .cloned()
+        .unwrap();
+    let service = registry
+        .purposes
+        .iter()
+        .position(|purpose| purpose.id == "service")
+        .unwrap();
+    let engagement = registry.purposes[service].engagements[0].clone();
+    let mut parent = "us-bare".to_owned();
+    for level in 0..100 {
+        let id = format!("deep-{level}");
+        registry.recipients.push(Recipient {
+            id: id.clone(),
+            parent: Some(parent),
+            ..template.clone()
+        });
+        registry.purposes[service].engagements.push(Engagement {
+            recipient: id.clone(),
+            ..engagement.clone()
+        });
+        parent = id;
+    }
+    let policy = CompiledPolicy::compile(
+        Arc::new(registry.normalise()),
+        RevisionInfo {
+            number: 1,
+            applied_at: ts("2020-01-01T00:00:00Z"),
+            manifest_sha256: String::new(),
+        },
+    );
+    for level in [0, 63, 64, 65, 99] {
+        let recipient = format!("deep-{level}");
+        let question = Question {
+            purpose: "service",
+            category: "user.contact.email",
+            recipient: &recipient,
+            at: ts(NOW),
+            collected_at: None,
+            satisfied_conditions: &[],
+        };
+        let outcome = policy.decide(&question, None);
+        assert_eq!(outcome.decision, Decision::Deny, "{recipient}");
+        assert!(
+            outcome
+                .reasons
+                .iter()
+                .any(|reason| reason.code() == ReasonCode::TransferWithoutSafeguard),
+            "{recipient}: {:?}",
+            outcome.reasons
+        );
+    }
 }
 
 #[test]

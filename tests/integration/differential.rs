@@ -264,6 +264,40 @@ fn registry(random: &mut Random) -> World {
         });
     }
 
+    // Now and then a chain of subprocessors deeper than any real one, hung under one of the
+    // processors: every link must answer for what its root answers.
+    let roots: Vec<String> = recipients
+        .iter()
+        .filter(|recipient| recipient.kind.is_processor())
+        .map(|recipient| recipient.id.clone())
+        .collect();
+    if !roots.is_empty() && random.chance(15) {
+        let mut parent = random.pick(&roots).clone();
+        for level in 0..40 + random.below(90) {
+            let id = format!("deep{level}");
+            recipients.push(Recipient {
+                id: id.clone(),
+                name: "generated".into(),
+                kind: RecipientKind::Subprocessor,
+                parent: Some(parent),
+                locations: vec![territory("LV")],
+                agreements: vec![Agreement {
+                    reference: "dpa".into(),
+                    effective_from: None,
+                    effective_to: None,
+                    source: "generated".into(),
+                }],
+                safeguards: Vec::new(),
+                status: RecipientStatus::Active,
+                description: None,
+                registration_number: None,
+                address: None,
+                source: "generated".into(),
+            });
+            parent = id;
+        }
+    }
+
     let recipient_ids: Vec<String> = recipients
         .iter()
         .map(|recipient| recipient.id.clone())
