@@ -86,7 +86,9 @@ impl From<StoreError> for Error {
             | StoreError::NoSuchTask(_) => Error::NotFound(error.to_string()),
             StoreError::RequestIdTaken(_) => Error::AlreadyExists(error.to_string()),
             StoreError::TaskDone(_) => Error::FailedPrecondition(error.to_string()),
-            StoreError::StatusMoved { .. } => Error::Aborted(error.to_string()),
+            StoreError::StatusMoved { .. } | StoreError::Conflict(_) => {
+                Error::Aborted(error.to_string())
+            }
             StoreError::Unavailable(_) => Error::Unavailable(error.to_string()),
             StoreError::UnsupportedUrl(_) | StoreError::Database(_) | StoreError::Corrupt(_) => {
                 Error::Internal(error.to_string())

@@ -13,7 +13,8 @@ use std::time::Duration;
 use jiff::Timestamp;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DbErr, SqlErr,
+    ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DatabaseTransaction, DbErr,
+    RuntimeErr, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
     sqlx::{
         postgres::PgConnectOptions,
         sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
@@ -39,6 +40,10 @@ pub enum StoreError {
         expected: u64,
         latest: u64,
     },
+    /// The database could not order this write after another one (SQLite still locked after
+    /// the busy timeout; a PostgreSQL serialisation failure or deadlock): nothing was written.
+    #[error("another write held the database; nothing was written, retry")]
+    Conflict(DbErr),
     #[error("another apply to organisation {0:?} committed first; retry")]
     ConcurrentApply(String),
     #[error("organisation {0:?} has no revision {1}")]
@@ -60,10 +65,33 @@ pub enum StoreError {
 
 impl From<DbErr> for StoreError {
     fn from(error: DbErr) -> StoreError {
+        if is_conflict(&error) {
+            return StoreError::Conflict(error);
+        }
         match &error {
             DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => StoreError::Unavailable(error),
             _ => StoreError::Database(error),
         }
+    }
+}
+
+/// Whether the database refused the statement only because another transaction held what it
+/// needed: SQLite's BUSY and LOCKED (extended codes included), PostgreSQL's serialisation
+/// failure and deadlock.
+fn is_conflict(error: &DbErr) -> bool {
+    let (DbErr::Exec(RuntimeErr::SqlxError(error))
+    | DbErr::Query(RuntimeErr::SqlxError(error))
+    | DbErr::Conn(RuntimeErr::SqlxError(error))) = error
+    else {
+        return false;
+    };
+    let Some(code) = error.as_database_error().and_then(|error| error.code()) else {
+        return false;
+    };
+    match code.parse::<i32>() {
+        // The primary result code is the low byte of an extended one.
+        Ok(sqlite) => matches!(sqlite & 0xff, 5 | 6),
+        Err(_) => matches!(code.as_ref(), "40001" | "40P01"),
     }
 }
 
@@ -173,6 +201,19 @@ impl Store {
     /// Fails while the database does not answer.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.db.ping().await.map_err(StoreError::Unavailable)
+    }
+
+    /// A transaction that writes. On SQLite it takes the write lock at BEGIN (IMMEDIATE):
+    /// a deferred transaction that reads first cannot wait for the lock when it comes to
+    /// write, and fails as busy at once. PostgreSQL ignores the mode.
+    async fn begin_write(&self) -> Result<DatabaseTransaction, StoreError> {
+        Ok(self
+            .db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..TransactionOptions::default()
+            })
+            .await?)
     }
 
     pub fn connection(&self) -> &DatabaseConnection {

@@ -8,7 +8,7 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, ExprTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    QueryOrder, QuerySelect,
     sea_query::{Expr, Query},
 };
 use sha2::{Digest, Sha256};
@@ -586,7 +586,7 @@ impl Store {
         // Stored times have microsecond precision; what is returned must equal what a reload
         // reads back, or a Check at the exact applied_at would miss the revision.
         let now = from_micros(micros(now))?;
-        let txn = self.db.begin().await?;
+        let txn = self.begin_write().await?;
 
         // Create the organisation if it is new, then take its row lock (PostgreSQL) or the
         // database write lock (SQLite) by touching it, so that concurrent applies to the

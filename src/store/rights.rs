@@ -7,8 +7,7 @@ use std::collections::HashMap;
 use jiff::{Timestamp, civil::Date};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr, TransactionTrait,
-    sea_query::Expr,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr, sea_query::Expr,
 };
 
 use super::{Store, StoreError, audit::append_audit, entity::*, from_micros, micros, subjects};
@@ -442,7 +441,7 @@ impl Store {
         {
             return self.replay(new).await;
         }
-        let txn = self.db.begin().await?;
+        let txn = self.begin_write().await?;
         let row = rights_request::ActiveModel {
             organisation_id: Set(new.organisation.clone()),
             request_id: Set(new.request_id.clone()),
@@ -514,7 +513,7 @@ impl Store {
         change: &RequestChange,
         now: Timestamp,
     ) -> Result<RequestRecord, StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = self.begin_write().await?;
         let row = request_row(&txn, &change.organisation, &change.request_id)
             .await?
             .ok_or_else(|| StoreError::NoSuchRequest(change.request_id.clone()))?;
@@ -617,12 +616,21 @@ impl Store {
         note: Option<String>,
         now: Timestamp,
     ) -> Result<(TaskRecord, RequestRecord), StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = self.begin_write().await?;
         let task = rights_task::Entity::find_by_id(row_id(task_id))
             .filter(rights_task::Column::OrganisationId.eq(organisation))
             .one(&txn)
             .await?
             .ok_or(StoreError::NoSuchTask(task_id))?;
+        // The request's row lock orders every completion of its tasks: the last one then
+        // counts the others' committed work, where under READ COMMITTED alone each could
+        // count the rest still open and none complete the request. (SQLite's write lock,
+        // taken at BEGIN, orders them already.)
+        let request = rights_request::Entity::find_by_id(task.rights_request_id)
+            .lock_exclusive()
+            .one(&txn)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("task {task_id} without its request")))?;
         let updated = rights_task::Entity::update_many()
             .col_expr(
                 rights_task::Column::Status,
@@ -641,10 +649,6 @@ impl Store {
         if updated.rows_affected == 0 {
             return Err(StoreError::TaskDone(task_id));
         }
-        let request = rights_request::Entity::find_by_id(task.rights_request_id)
-            .one(&txn)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("task {task_id} without its request")))?;
         let status: Status = parse("status", &request.status)?;
         let mut audit = vec![subjects::audit_record(
             organisation,

@@ -6,8 +6,7 @@ use std::{collections::HashMap, sync::Arc};
 use jiff::Timestamp;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, SqliteTransactionMode, TransactionOptions, TransactionTrait,
-    sea_query::OnConflict,
+    QueryOrder, QuerySelect, sea_query::OnConflict,
 };
 
 use super::{Store, StoreError, audit::append_audit, entity::*, from_micros, micros, sha256_hex};
@@ -400,7 +399,7 @@ impl Store {
         writes: &[SubjectWrite],
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = self.begin_write().await?;
         let mut records = Vec::with_capacity(writes.len());
         for one in writes {
             records.extend(write(&txn, organisation, subject, one, now).await?);
@@ -421,7 +420,7 @@ impl Store {
         purpose: Option<&str>,
         at: Timestamp,
     ) -> Result<bool, StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = self.begin_write().await?;
         let mut update = subject_objection::Entity::update_many()
             .col_expr(
                 subject_objection::Column::WithdrawnAt,
@@ -462,7 +461,7 @@ impl Store {
         purpose: &str,
         grounds: &str,
     ) -> Result<bool, StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = self.begin_write().await?;
         let change = SubjectWrite::CompellingGrounds {
             purpose: purpose.to_owned(),
             grounds: grounds.to_owned(),
@@ -484,7 +483,7 @@ impl Store {
         at: Timestamp,
         note: &str,
     ) -> Result<bool, StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = self.begin_write().await?;
         let result = subject_restriction::Entity::update_many()
             .col_expr(
                 subject_restriction::Column::LiftedAt,
@@ -529,15 +528,7 @@ impl Store {
             Birth::Year(year) => (None, Some(i32::from(year)), "year"),
         };
         let hex = subject.to_hex();
-        // It reads before it writes: on SQLite, take the write lock at BEGIN, or a writer
-        // committing in between would make the upgrade fail instead of wait.
-        let txn = self
-            .db
-            .begin_with_options(TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..Default::default()
-            })
-            .await?;
+        let txn = self.begin_write().await?;
         let known = subject_birth::Entity::find()
             .filter(subject_birth::Column::OrganisationId.eq(organisation))
             .filter(subject_birth::Column::Subject.eq(hex.as_str()))

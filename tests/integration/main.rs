@@ -12,6 +12,7 @@ mod conformance;
 mod decision;
 mod differential;
 mod durability;
+mod hardening;
 mod health;
 mod operations;
 mod registry;
