@@ -89,8 +89,84 @@ pub fn parse(text: &str, max_bytes: usize) -> Result<Parsed, ManifestError> {
     if text.trim().is_empty() {
         return Err(ManifestError::Empty);
     }
+    if let Some((offset, control)) = text
+        .char_indices()
+        .find(|(_, c)| crate::domain::is_forbidden_control(*c))
+    {
+        let before = &text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let column = before
+            .rsplit('\n')
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .count()
+            + 1;
+        return Err(ManifestError::Syntax(Violation {
+            path: format!("line {line}, column {column}"),
+            message: control_message(control),
+        }));
+    }
     let document: Document = serde_saphyr::from_str(text).map_err(syntax_error)?;
+    // Only an escape in a double-quoted scalar ("\0", "\x07", "\u0000") makes a control
+    // character the raw text does not show.
+    if text.contains('\\') {
+        let tree: serde_json::Value = serde_saphyr::from_str(text).map_err(syntax_error)?;
+        let mut found = Vec::new();
+        controls_in(&tree, &mut String::new(), &mut found);
+        if !found.is_empty() {
+            found.truncate(MAX_VIOLATIONS);
+            return Err(ManifestError::Invalid(found));
+        }
+    }
     Validator::default().validate(document)
+}
+
+fn control_message(control: char) -> String {
+    format!(
+        "contains the control character U+{:04X}; text may hold tabs and line breaks, no other control characters",
+        u32::from(control)
+    )
+}
+
+/// Every string of the document holding a control character, by its path.
+fn controls_in(value: &serde_json::Value, path: &mut String, found: &mut Vec<Violation>) {
+    match value {
+        serde_json::Value::String(text) => {
+            if let Some(control) = crate::domain::forbidden_control(text) {
+                found.push(Violation {
+                    path: path.clone(),
+                    message: control_message(control),
+                });
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                let length = path.len();
+                path.push_str(&format!("[{index}]"));
+                controls_in(item, path, found);
+                path.truncate(length);
+            }
+        }
+        serde_json::Value::Object(fields) => {
+            for (key, item) in fields {
+                let length = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+                if let Some(control) = crate::domain::forbidden_control(key) {
+                    found.push(Violation {
+                        path: path.clone(),
+                        message: control_message(control),
+                    });
+                }
+                controls_in(item, path, found);
+                path.truncate(length);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn syntax_error(error: serde_saphyr::Error) -> ManifestError {
@@ -385,7 +461,11 @@ impl Validator {
 
     fn date(&mut self, path: String, text: &str) -> Option<Date> {
         match text.parse::<Date>() {
-            Ok(date) if text.len() == 10 => Some(date),
+            Ok(date) if text.len() == 10 && (1..=9998).contains(&date.year()) => Some(date),
+            Ok(_) if text.len() == 10 => {
+                self.fail(path, format!("{text:?} is outside the years 0001 to 9998"));
+                None
+            }
             _ => {
                 self.fail(
                     path,
@@ -1358,5 +1438,33 @@ purposes:
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
         assert!(parse(&deep, DEFAULT_MAX_BYTES).is_err());
         assert!(parse("\u{0}\u{1}\u{2}", DEFAULT_MAX_BYTES).is_err());
+    }
+
+    #[test]
+    fn control_characters_are_refused_where_they_are() {
+        let escaped = MINIMAL.replace("name: OneSignal", "name: \"One\\0Signal\"");
+        assert_eq!(
+            violations(&escaped),
+            [
+                "recipients[0].name: contains the control character U+0000; text may hold tabs and line breaks, no other control characters"
+            ]
+        );
+        let bell = MINIMAL.replace(
+            "source: list row 4\npurposes",
+            "source: \"row\\a\"\npurposes",
+        );
+        assert!(
+            violations(&bell)[0]
+                .starts_with("recipients[0].source: contains the control character U+0007")
+        );
+        let raw = MINIMAL.replace("name: OneSignal", "name: One\u{1}Signal");
+        assert!(
+            violations(&raw)[0]
+                .starts_with("line 11, column 14: contains the control character U+0001"),
+            "{:?}",
+            violations(&raw)
+        );
+        let tab = MINIMAL.replace("name: OneSignal", "name: \"One\\tSignal\"");
+        assert!(parse(&tab, DEFAULT_MAX_BYTES).is_ok());
     }
 }

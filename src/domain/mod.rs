@@ -56,3 +56,13 @@ pub mod pseudonym;
 pub mod rights;
 pub mod subject;
 pub mod taxonomy;
+
+/// The first control character in `text` other than tab, line feed and carriage return:
+/// what no stored text may hold (PostgreSQL refuses NUL outright), on either database.
+pub fn forbidden_control(text: &str) -> Option<char> {
+    text.chars().find(|c| is_forbidden_control(*c))
+}
+
+pub fn is_forbidden_control(c: char) -> bool {
+    c.is_control() && !matches!(c, '\t' | '\n' | '\r')
+}

@@ -38,6 +38,31 @@ pub const MAX_CONDITIONS: usize = 64;
 pub const DEFAULT_PAGE_SIZE: usize = 100;
 pub const MAX_PAGE_SIZE: usize = 1000;
 
+/// Most values of a filter over an enum (statuses, types); repeats fold into one.
+pub const MAX_FILTER_VALUES: usize = 32;
+/// Most purposes one rights request names; repeats fold into one.
+pub const MAX_REQUEST_PURPOSES: usize = 100;
+
+/// The one rule for instants: UTC years 0001 to 9998. (Year 9999 cannot be held whole: the
+/// last instant the time library represents is 9999-12-30T22:00Z.)
+const TIMESTAMP_RANGE: &str =
+    "must fall in the years 0001 to 9998 (0001-01-01T00:00:00Z to 9998-12-31T23:59:59.999999999Z)";
+
+fn in_supported_years(at: jiff::Timestamp) -> bool {
+    (1..=9998).contains(&jiff::tz::Offset::UTC.to_datetime(at).year())
+}
+
+/// Drops repeats, keeping the first of each.
+pub fn fold_repeats<T: PartialEq>(values: Vec<T>) -> Vec<T> {
+    let mut kept: Vec<T> = Vec::with_capacity(values.len());
+    for value in values {
+        if !kept.contains(&value) {
+            kept.push(value);
+        }
+    }
+    kept
+}
+
 /// Collects the violations of one request.
 #[derive(Default)]
 pub struct Violations(Vec<FieldViolation>);
@@ -103,12 +128,23 @@ impl Violations {
             return None;
         }
         match jiff::Timestamp::new(value.seconds, nanos) {
-            Ok(timestamp) => Some(timestamp),
-            Err(_) => {
-                self.add(field, "is outside the years -9999 to 9999");
+            Ok(timestamp) if in_supported_years(timestamp) => Some(timestamp),
+            _ => {
+                self.add(field, TIMESTAMP_RANGE);
                 None
             }
         }
+    }
+
+    /// A repeated field of at most `max` values; false (and a violation) when longer.
+    pub fn at_most(&mut self, field: &str, len: usize, max: usize) -> bool {
+        if len > max {
+            self.add(
+                field,
+                format!("has {len} values; at most {max} are accepted"),
+            );
+        }
+        len <= max
     }
 
     pub fn conditions(&mut self, field: &str, values: &[String]) {
@@ -751,10 +787,19 @@ impl Violations {
         }
     }
 
-    /// Free text: `None` when empty.
+    /// Free text: `None` when empty. Control characters other than tab and line breaks are
+    /// refused: PostgreSQL cannot store NUL, and the rest have no place in a record.
     pub fn text(&mut self, field: &str, value: String, max: usize) -> Option<String> {
         if value.len() > max {
             self.add(field, format!("is longer than {max} bytes"));
+        } else if let Some(control) = crate::domain::forbidden_control(&value) {
+            self.add(
+                field,
+                format!(
+                    "contains the control character U+{:04X}; text may hold tabs and line breaks, no other control characters",
+                    u32::from(control)
+                ),
+            );
         }
         let trimmed = value.trim();
         (!trimmed.is_empty()).then(|| trimmed.to_owned())
@@ -796,7 +841,11 @@ impl Violations {
             return None;
         }
         match value.parse::<jiff::civil::Date>() {
-            Ok(date) if value.len() == 10 => Some(date),
+            Ok(date) if value.len() == 10 && (1..=9998).contains(&date.year()) => Some(date),
+            Ok(_) if value.len() == 10 => {
+                self.add(field, "must fall in the years 0001 to 9998");
+                None
+            }
             _ => {
                 self.add(field, "must be a calendar date such as \"2026-03-05\"");
                 None
@@ -1210,5 +1259,36 @@ mod tests {
         };
         assert!(violations.timestamp("at", Some(&far)).is_none());
         assert_eq!(violations.0.len(), 2);
+        let at = |text: &str| {
+            let instant: jiff::Timestamp = text.parse().unwrap();
+            Violations::default()
+                .timestamp("at", Some(&timestamp(instant)))
+                .is_some()
+        };
+        assert!(at("0001-01-01T00:00:00Z"));
+        assert!(at("9998-12-31T23:59:59.999999999Z"));
+        assert!(!at("0000-12-31T23:59:59Z"));
+        assert!(!at("-000001-06-01T00:00:00Z"));
+        assert!(!at("9999-01-01T00:00:00Z"));
+        let mut dates = Violations::default();
+        assert!(dates.date("on", "0001-01-01").is_some());
+        assert!(dates.date("on", "0000-01-01").is_none());
+        assert!(dates.date("on", "9999-12-31").is_none());
+        assert_eq!(dates.0.len(), 2);
+    }
+
+    #[test]
+    fn free_text_refuses_control_characters() {
+        let mut violations = Violations::default();
+        assert_eq!(
+            violations.text("note", "two\nlines\tand a tab".into(), 100),
+            Some("two\nlines\tand a tab".into())
+        );
+        violations.text("note", "nul\0".into(), 100);
+        violations.text("actor", "bell\u{7}".into(), 100);
+        violations.text("reason", "c1\u{85}".into(), 100);
+        let fields: Vec<_> = violations.0.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, ["note", "actor", "reason"]);
+        assert!(violations.0[0].description.contains("U+0000"));
     }
 }

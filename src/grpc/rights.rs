@@ -5,7 +5,7 @@ use tonic::{Request, Response, Status};
 
 use super::{
     Ready, authenticated,
-    convert::{self, MAX_TEXT_BYTES, Violations},
+    convert::{self, MAX_FILTER_VALUES, MAX_REQUEST_PURPOSES, MAX_TEXT_BYTES, Violations},
 };
 use crate::{
     app::{App, ListInput, RequestInput, TransitionInput},
@@ -63,8 +63,10 @@ impl proto::rights_service_server::RightsService for RightsApi {
             .and_then(convert::request_kind);
         violations.required_subject("subject", &request.subject);
         let received_at = violations.timestamp("received_at", request.received_at.as_ref());
-        for (index, purpose) in request.purposes.iter().enumerate() {
-            violations.id(&format!("purposes[{index}]"), purpose);
+        if violations.at_most("purposes", request.purposes.len(), MAX_REQUEST_PURPOSES) {
+            for (index, purpose) in request.purposes.iter().enumerate() {
+                violations.id(&format!("purposes[{index}]"), purpose);
+            }
         }
         let details = violations.text("details", request.details, MAX_TEXT_BYTES);
         let actor = violations.actor("actor", request.actor);
@@ -78,7 +80,7 @@ impl proto::rights_service_server::RightsService for RightsApi {
                 kind,
                 subject: request.subject,
                 received_at,
-                purposes: request.purposes,
+                purposes: convert::fold_repeats(request.purposes),
                 direct_marketing: request.direct_marketing,
                 details,
                 actor,
@@ -117,26 +119,33 @@ impl proto::rights_service_server::RightsService for RightsApi {
         let (caller, request) = authenticated(request)?;
         let mut violations = Violations::default();
         violations.id("organisation", &request.organisation);
-        let statuses = request
-            .statuses
-            .iter()
-            .enumerate()
-            .filter_map(|(index, value)| {
-                violations
-                    .required::<proto::RightsRequestStatus>(&format!("statuses[{index}]"), *value)
-                    .and_then(convert::status)
-            })
-            .collect();
-        let kinds = request
-            .types
-            .iter()
-            .enumerate()
-            .filter_map(|(index, value)| {
-                violations
-                    .required::<proto::RightsRequestType>(&format!("types[{index}]"), *value)
-                    .and_then(convert::request_kind)
-            })
-            .collect();
+        let mut statuses = Vec::new();
+        if violations.at_most("statuses", request.statuses.len(), MAX_FILTER_VALUES) {
+            for (index, value) in request.statuses.iter().enumerate() {
+                statuses.extend(
+                    violations
+                        .required::<proto::RightsRequestStatus>(
+                            &format!("statuses[{index}]"),
+                            *value,
+                        )
+                        .and_then(convert::status),
+                );
+            }
+        }
+        let mut kinds = Vec::new();
+        if violations.at_most("types", request.types.len(), MAX_FILTER_VALUES) {
+            for (index, value) in request.types.iter().enumerate() {
+                kinds.extend(
+                    violations
+                        .required::<proto::RightsRequestType>(&format!("types[{index}]"), *value)
+                        .and_then(convert::request_kind),
+                );
+            }
+        }
+        let (statuses, kinds) = (
+            convert::fold_repeats(statuses),
+            convert::fold_repeats(kinds),
+        );
         let due_before = violations.date("due_before", &request.due_before);
         let (size, after) =
             convert::page_key(&mut violations, request.page_size, &request.page_token);

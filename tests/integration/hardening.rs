@@ -7,6 +7,7 @@ use purposed::proto::{
 };
 use tokio::task::JoinSet;
 use tonic::Code;
+use tonic_types::StatusExt;
 
 use crate::{
     decision::apply,
@@ -25,7 +26,7 @@ fn fan_manifest() -> String {
         engaged.push(format!("{{id: p{index}}}"));
     }
     format!(
-        "version: 1\norganisation:\n  id: fan\n  legal_name: Fan SIA\n  country: LV\n  role: controller\n  source: policy\nrecipients:\n{recipients}purposes:\n  - id: service\n    name: Service\n    legal_basis: contract\n    categories: [user.contact]\n    recipients: [{}]\n    source: policy\n",
+        "version: 1\norganisation:\n  id: fan\n  legal_name: Fan SIA\n  country: LV\n  role: controller\n  source: policy\nrecipients:\n{recipients}purposes:\n  - id: service\n    name: Service\n    legal_basis: contract\n    categories: [user.contact]\n    recipients: [{}]\n    source: policy\n  - id: insights\n    name: Insights\n    legal_basis: legitimate_interests\n    balancing_test: LIA 1\n    categories: [user.online]\n    recipients: [{{id: p0}}]\n    source: policy\n",
         engaged.join(", ")
     )
 }
@@ -221,4 +222,248 @@ async fn concurrent_writers_wait_for_each_other_and_never_fail_internally() {
         )),
         "{outcomes:?}"
     );
+}
+
+fn violated_fields(status: &tonic::Status) -> Vec<String> {
+    status
+        .get_details_bad_request()
+        .map(|details| {
+            details
+                .field_violations
+                .into_iter()
+                .map(|violation| violation.field)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn expect_field<T: std::fmt::Debug>(
+    case: &str,
+    answer: Result<tonic::Response<T>, tonic::Status>,
+    field: &str,
+) {
+    let status = answer.expect_err(case);
+    assert_eq!(status.code(), Code::InvalidArgument, "{case}: {status:?}");
+    assert_eq!(violated_fields(&status), [field], "{case}: {status:?}");
+}
+
+#[tokio::test]
+async fn control_characters_in_free_text_are_refused_on_every_write_path() {
+    let app = fan().await;
+    let mut rights = app.rights();
+    let mut subjects = app.subjects();
+    rights
+        .submit_rights_request(submission("held", RightsRequestType::Restriction, "held"))
+        .await
+        .expect("submit");
+    for (field, text) in [("details", "a\0b"), ("actor", "desk\u{1b}[31m")] {
+        let mut request = submission("nul-submit", RightsRequestType::Access, "nul");
+        match field {
+            "details" => request.details = text.into(),
+            _ => request.actor = text.into(),
+        }
+        expect_field(field, rights.submit_rights_request(request).await, field);
+    }
+    for field in ["note", "actor"] {
+        let mut request = transition("held", RightsRequestStatus::IdentityPending);
+        match field {
+            "note" => request.note = "\0".into(),
+            _ => request.actor = "\0".into(),
+        }
+        expect_field(
+            field,
+            rights.transition_rights_request(request).await,
+            field,
+        );
+    }
+    for field in ["reason", "actor"] {
+        let mut request = proto::ExtendRightsRequestRequest {
+            organisation: "fan".into(),
+            request_id: "held".into(),
+            months: 1,
+            reason: "many requests".into(),
+            actor: "desk".into(),
+        };
+        match field {
+            "reason" => request.reason = "many\0requests".into(),
+            _ => request.actor = "\u{7f}".into(),
+        }
+        expect_field(field, rights.extend_rights_request(request).await, field);
+    }
+    for field in ["note", "actor"] {
+        let mut request = CompleteRightsTaskRequest {
+            organisation: "fan".into(),
+            task_id: 1,
+            actor: "worker".into(),
+            note: "done".into(),
+        };
+        match field {
+            "note" => request.note = "do\0ne".into(),
+            _ => request.actor = "wor\0ker".into(),
+        }
+        expect_field(field, rights.complete_rights_task(request).await, field);
+    }
+    for field in ["notice_version", "source"] {
+        let mut request = proto::RecordConsentRequest {
+            organisation: "fan".into(),
+            subject: "nul".into(),
+            purpose: "service".into(),
+            action: proto::ConsentAction::Grant as i32,
+            ..Default::default()
+        };
+        match field {
+            "notice_version" => request.notice_version = "v\0".into(),
+            _ => request.source = "form\0".into(),
+        }
+        expect_field(field, subjects.record_consent(request).await, field);
+    }
+    expect_field(
+        "grounds",
+        subjects
+            .record_compelling_grounds(proto::RecordCompellingGroundsRequest {
+                organisation: "fan".into(),
+                subject: "nul".into(),
+                purpose: "service".into(),
+                grounds: "\0".into(),
+                ..Default::default()
+            })
+            .await,
+        "grounds",
+    );
+    expect_field(
+        "lift note",
+        subjects
+            .lift_restriction(proto::LiftRestrictionRequest {
+                organisation: "fan".into(),
+                subject: "nul".into(),
+                note: "told\0".into(),
+            })
+            .await,
+        "note",
+    );
+    // Manifest text, where YAML escapes make the character.
+    let status = app
+        .registry()
+        .apply_manifest(proto::ApplyManifestRequest {
+            manifest: fan_manifest().replace("legal_name: Fan SIA", "legal_name: \"Fan\\0SIA\""),
+            dry_run: false,
+            expected_revision: None,
+        })
+        .await
+        .expect_err("a NUL in the manifest");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(
+        status.message().contains("organisation.legal_name") && status.message().contains("U+0000"),
+        "{status:?}"
+    );
+    // Nothing of it was stored: tabs and line breaks still are.
+    let mut request = submission("tabbed", RightsRequestType::Access, "tabbed");
+    request.details = "line one\n\tline two".into();
+    let stored = rights
+        .submit_rights_request(request)
+        .await
+        .expect("tabs and line breaks are text")
+        .into_inner()
+        .request
+        .expect("request");
+    assert_eq!(stored.details, "line one\n\tline two");
+}
+
+#[tokio::test]
+async fn repeated_fields_are_bounded_and_repeats_fold() {
+    let app = fan().await;
+    let mut rights = app.rights();
+    for count in [33, 32_767, 70_000] {
+        let answer = rights
+            .list_rights_requests(proto::ListRightsRequestsRequest {
+                organisation: "fan".into(),
+                statuses: vec![RightsRequestStatus::Received as i32; count],
+                ..Default::default()
+            })
+            .await;
+        expect_field(&format!("{count} statuses"), answer, "statuses");
+        let answer = rights
+            .list_rights_requests(proto::ListRightsRequestsRequest {
+                organisation: "fan".into(),
+                types: vec![RightsRequestType::Access as i32; count],
+                ..Default::default()
+            })
+            .await;
+        expect_field(&format!("{count} types"), answer, "types");
+    }
+    rights
+        .submit_rights_request(submission("listed", RightsRequestType::Access, "listed"))
+        .await
+        .expect("submit");
+    let listed = rights
+        .list_rights_requests(proto::ListRightsRequestsRequest {
+            organisation: "fan".into(),
+            statuses: vec![RightsRequestStatus::Received as i32; 32],
+            ..Default::default()
+        })
+        .await
+        .expect("32 repeats of one status are one filter")
+        .into_inner();
+    assert_eq!(listed.requests.len(), 1);
+
+    let mut request = submission("objection", RightsRequestType::Objection, "objector");
+    request.purposes = vec!["insights".into(); 101];
+    expect_field(
+        "101 purposes",
+        rights.submit_rights_request(request).await,
+        "purposes",
+    );
+    let mut request = submission("objection", RightsRequestType::Objection, "objector");
+    request.purposes = vec!["insights".into(); 100];
+    let stored = rights
+        .submit_rights_request(request)
+        .await
+        .expect("repeats fold")
+        .into_inner()
+        .request
+        .expect("request");
+    assert_eq!(stored.purposes, ["insights"]);
+}
+
+#[tokio::test]
+async fn timestamps_follow_one_rule_years_1_to_9998() {
+    let app = fan().await;
+    let instant = |text: &str| {
+        Some(purposed::grpc::convert::timestamp(
+            text.parse().expect("an instant"),
+        ))
+    };
+    let mut decision = app.decision();
+    let question = |at| proto::CheckRequest {
+        organisation: "fan".into(),
+        purpose: "service".into(),
+        category: "user.contact.email".into(),
+        recipient: "p0".into(),
+        at,
+        ..Default::default()
+    };
+    for refused in [
+        instant("0000-06-01T00:00:00Z"),
+        instant("-000001-06-01T00:00:00Z"),
+        instant("9999-01-01T00:00:00Z"),
+        Some(prost_types::Timestamp {
+            seconds: 253_402_300_799, // 9999-12-31T23:59:59Z, past the library's range
+            nanos: 0,
+        }),
+    ] {
+        expect_field(
+            "out of range",
+            decision.check(question(refused)).await,
+            "at",
+        );
+    }
+    for accepted in [
+        instant("0001-01-01T00:00:00Z"),
+        instant("9998-12-31T23:59:59Z"),
+    ] {
+        decision
+            .check(question(accepted))
+            .await
+            .expect("inside the years 1 to 9998");
+    }
 }
