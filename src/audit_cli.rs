@@ -28,13 +28,23 @@ pub async fn audit(command: AuditCommand) -> Result<(), String> {
 async fn verify(database_url: &str) -> Result<(), String> {
     // No migration: verifying must not write, and a database without the audit tables
     // fails below with the database's own words.
-    let store = Store::connect(database_url, &StoreOptions::default())
+    let options = StoreOptions {
+        read_only: true,
+        ..StoreOptions::default()
+    };
+    let store = Store::connect(database_url, &options)
         .await
         .map_err(|error| format!("{}: {error}", store::redact(database_url)))?;
     let report = store
         .verify_audit()
         .await
         .map_err(|error| format!("{}: {error}", store::redact(database_url)))?;
+    for (organisation, entries) in &report.chains {
+        println!("checked organisation {organisation:?}: {entries} entries");
+    }
+    if report.organisations == 0 {
+        println!("no organisation holds data and no audit chain exists: nothing to verify");
+    }
     if report.intact() {
         println!(
             "audit log intact: {} entries in {} organisations",

@@ -175,6 +175,7 @@ async fn main() -> ExitCode {
     // serve starts logging once it has read its settings, which may choose the format.
     if !matches!(cli.command, Command::Serve(_)) {
         telemetry::init(cli.log_format.unwrap_or_default());
+        end_quietly_on_closed_stdout();
     }
     let result = match cli.command {
         Command::Serve(args) => serve(args, cli.log_format).await,
@@ -186,6 +187,18 @@ async fn main() -> ExitCode {
         Command::Audit(command) => audit_cli::audit(command).await,
     };
     exit(result)
+}
+
+/// A command whose reader goes away (`purposed audit verify | head -1`) ends at once and
+/// silently, as command-line tools do, instead of panicking in `println!`: Rust ignores
+/// SIGPIPE, so restore its default. Sockets are unaffected (Rust sends with MSG_NOSIGNAL);
+/// the server keeps ignoring it.
+fn end_quietly_on_closed_stdout() {
+    // SAFETY: signal(2) with a valid signal number and the default disposition; no handler
+    // runs, and nothing in the commands relies on SIGPIPE being ignored.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
 
 fn exit(result: Result<(), String>) -> ExitCode {

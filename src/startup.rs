@@ -364,6 +364,9 @@ impl Application {
                 .map_err(|error| StartupError::Config(format!("tls: {error}")))?;
         }
         let serving = server
+            // Headers past the gate's limit get a gRPC status from the gate; only a list
+            // past this one is refused by HTTP/2 itself (431).
+            .http2_max_header_list_size(crate::grpc::TRANSPORT_HEADER_BYTES)
             // Method names only: request bodies may carry subject identifiers.
             .trace_fn(|request| tracing::info_span!("rpc", method = %request.uri().path()))
             .layer(gate)

@@ -403,6 +403,8 @@ impl Walk {
 pub struct Report {
     pub organisations: u64,
     pub entries: u64,
+    /// Each organisation checked and the entries its chain holds.
+    pub chains: Vec<(String, u64)>,
     pub problems: Vec<Problem>,
 }
 

@@ -23,6 +23,23 @@ use crate::{
     metrics::Metrics,
 };
 
+/// The most header bytes a call may carry (names, values and HPACK's 32 bytes per field,
+/// as HTTP/2 counts them); beyond it, RESOURCE_EXHAUSTED.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+/// The longest bearer token accepted; a longer one is UNAUTHENTICATED unread.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+/// The header list HTTP/2 accepts at all, so that the gate sees and answers anything up to
+/// it in gRPC's terms.
+pub const TRANSPORT_HEADER_BYTES: u32 = 256 * 1024;
+
+/// The size of a call's headers as HTTP/2 counts a header list.
+fn header_bytes(headers: &http::HeaderMap) -> usize {
+    headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 32)
+        .sum()
+}
+
 struct GateState {
     access: Access,
     permits: Arc<Semaphore>,
@@ -93,6 +110,22 @@ fn code_of(response: &Response<Body>) -> Code {
 }
 
 impl GateState {
+    /// The caller, if its token holds and its headers are within the limit (a token too
+    /// long is named as such first).
+    fn admit<B>(&self, request: &Request<B>, path: &str) -> Result<Caller, Status> {
+        let caller = self.authenticate(request).map_err(|error| {
+            tracing::info!(method = %path, reason = %error, "call refused: unauthenticated");
+            Status::from(error)
+        })?;
+        let headers = header_bytes(request.headers());
+        if headers > MAX_HEADER_BYTES {
+            return Err(Status::resource_exhausted(format!(
+                "the call's headers are {headers} bytes; at most {MAX_HEADER_BYTES} are accepted"
+            )));
+        }
+        Ok(caller)
+    }
+
     fn authenticate<B>(&self, request: &Request<B>) -> Result<Caller, AuthError> {
         let Access::Tokens(authenticator) = &self.access else {
             return Ok(Caller::anyone());
@@ -101,6 +134,12 @@ impl GateState {
             .headers()
             .get(http::header::AUTHORIZATION)
             .ok_or_else(|| AuthError::Unauthenticated("no bearer token".to_owned()))?;
+        if header.len() > MAX_TOKEN_BYTES {
+            return Err(AuthError::Unauthenticated(format!(
+                "the authorization header is {} bytes; at most {MAX_TOKEN_BYTES} are accepted",
+                header.len()
+            )));
+        }
         let token = header
             .to_str()
             .ok()
@@ -141,11 +180,8 @@ where
                 return inner.call(request).await;
             }
             let started = Instant::now();
-            let mut response = match state.authenticate(&request) {
-                Err(error) => {
-                    tracing::info!(method = %path, reason = %error, "call refused: unauthenticated");
-                    refusal(Status::from(error))
-                }
+            let mut response = match state.admit(&request, &path) {
+                Err(refused) => refusal(refused),
                 Ok(caller) => match state.permits.clone().try_acquire_owned() {
                     Err(_) => refusal(Status::unavailable(format!(
                         "purposed is at its limit of {} calls at once; retry with backoff",

@@ -2,6 +2,7 @@
 //! answer. Every error goes through the one mapping in `status`.
 
 mod bench;
+pub mod codec;
 pub mod convert;
 mod decision;
 mod gate;
@@ -16,7 +17,7 @@ use tonic::{Request, Status};
 
 pub use bench::NoopApi;
 pub use decision::DecisionApi;
-pub use gate::Gate;
+pub use gate::{Gate, MAX_HEADER_BYTES, MAX_TOKEN_BYTES, TRANSPORT_HEADER_BYTES};
 pub use registry::RegistryApi;
 pub use rights::RightsApi;
 pub use subject::SubjectApi;

@@ -187,14 +187,31 @@ impl Store {
                 .all(&self.db)
                 .await?,
         );
+        // Every change is audited, so an organisation holding anything has a chain: one
+        // with neither entries nor head has lost all of it.
+        let holding = self.organisations_holding_data().await?;
+        organisations.extend(holding.iter().cloned());
         organisations.sort();
         organisations.dedup();
 
         let mut report = Report::default();
         for organisation in organisations {
-            let (entries, problems) = self.verify_chain(&organisation).await?;
+            let (entries, head, mut problems) = self.verify_chain(&organisation).await?;
+            if entries == 0 && !head && holding.contains(&organisation) {
+                problems.push(audit::Problem {
+                    organisation: organisation.clone(),
+                    seq: 1,
+                    id: None,
+                    fault: audit::Fault::Deleted,
+                    message: "the organisation holds stored data (revisions, subject records \
+                              or rights requests) but has no audit chain: every entry and \
+                              its head are gone"
+                        .to_owned(),
+                });
+            }
             report.organisations += 1;
             report.entries += entries;
+            report.chains.push((organisation, entries));
             report.problems.extend(problems);
         }
         tracing::info!(
@@ -206,12 +223,61 @@ impl Store {
         Ok(report)
     }
 
+    /// Every organisation with rows of its own outside the audit log.
+    async fn organisations_holding_data(&self) -> Result<Vec<String>, StoreError> {
+        async fn distinct<E: EntityTrait>(
+            db: &sea_orm::DatabaseConnection,
+            column: E::Column,
+        ) -> Result<Vec<String>, StoreError> {
+            Ok(E::find()
+                .select_only()
+                .column(column)
+                .distinct()
+                .into_tuple::<String>()
+                .all(db)
+                .await?)
+        }
+        let db = &self.db;
+        let mut organisations =
+            distinct::<organisation::Entity>(db, organisation::Column::Id).await?;
+        organisations
+            .extend(distinct::<revision::Entity>(db, revision::Column::OrganisationId).await?);
+        organisations.extend(
+            distinct::<subject_consent::Entity>(db, subject_consent::Column::OrganisationId)
+                .await?,
+        );
+        organisations.extend(
+            distinct::<subject_objection::Entity>(db, subject_objection::Column::OrganisationId)
+                .await?,
+        );
+        organisations.extend(
+            distinct::<subject_restriction::Entity>(
+                db,
+                subject_restriction::Column::OrganisationId,
+            )
+            .await?,
+        );
+        organisations.extend(
+            distinct::<subject_erasure::Entity>(db, subject_erasure::Column::OrganisationId)
+                .await?,
+        );
+        organisations.extend(
+            distinct::<subject_birth::Entity>(db, subject_birth::Column::OrganisationId).await?,
+        );
+        organisations.extend(
+            distinct::<rights_request::Entity>(db, rights_request::Column::OrganisationId).await?,
+        );
+        organisations.sort();
+        organisations.dedup();
+        Ok(organisations)
+    }
+
     /// One chain and its head, read in one snapshot so that entries appended meanwhile are
     /// neither half seen nor taken for forgeries.
     async fn verify_chain(
         &self,
         organisation: &str,
-    ) -> Result<(u64, Vec<audit::Problem>), StoreError> {
+    ) -> Result<(u64, bool, Vec<audit::Problem>), StoreError> {
         let txn = match self.db.get_database_backend() {
             DatabaseBackend::Postgres => {
                 self.db
@@ -231,6 +297,7 @@ impl Store {
                 seq: row.seq,
                 hash: row.hash,
             });
+        let has_head = head.is_some();
         let mut walk = Walk::new(organisation, head);
         // Paged by (seq, id), not by seq alone: duplicate seqs must be read, not skipped.
         let mut after: Option<(i64, i64)> = None;
@@ -262,6 +329,6 @@ impl Store {
         }
         txn.rollback().await?;
         let entries = walk.entries();
-        Ok((entries, walk.finish()))
+        Ok((entries, has_head, walk.finish()))
     }
 }

@@ -112,6 +112,9 @@ impl StoreError {
 pub struct StoreOptions {
     pub max_connections: u32,
     pub connect_timeout: Duration,
+    /// Open without the right to write or create anything: a missing SQLite file is an
+    /// error, not a new database, and PostgreSQL refuses every write.
+    pub read_only: bool,
 }
 
 impl Default for StoreOptions {
@@ -119,6 +122,7 @@ impl Default for StoreOptions {
         StoreOptions {
             max_connections: 8,
             connect_timeout: Duration::from_secs(5),
+            read_only: false,
         }
     }
 }
@@ -173,18 +177,30 @@ impl Store {
             .sqlx_logging(false);
         match backend {
             DatabaseBackend::Sqlite => {
-                connect.map_sqlx_sqlite_opts(|sqlite: SqliteConnectOptions| {
-                    sqlite
-                        .create_if_missing(true)
-                        .journal_mode(SqliteJournalMode::Wal)
+                let read_only = options.read_only;
+                connect.map_sqlx_sqlite_opts(move |sqlite: SqliteConnectOptions| {
+                    let sqlite = sqlite
                         .synchronous(SqliteSynchronous::Full)
                         .foreign_keys(true)
-                        .busy_timeout(Duration::from_secs(10))
+                        .busy_timeout(Duration::from_secs(10));
+                    if read_only {
+                        // Setting the journal mode would write; a WAL database is read as
+                        // WAL regardless.
+                        sqlite.create_if_missing(false).read_only(true)
+                    } else {
+                        sqlite
+                            .create_if_missing(true)
+                            .journal_mode(SqliteJournalMode::Wal)
+                    }
                 });
             }
             _ => {
-                connect.map_sqlx_postgres_opts(|postgres: PgConnectOptions| {
-                    postgres.options([("synchronous_commit", "on")])
+                let read_only = if options.read_only { "on" } else { "off" };
+                connect.map_sqlx_postgres_opts(move |postgres: PgConnectOptions| {
+                    postgres.options([
+                        ("synchronous_commit", "on"),
+                        ("default_transaction_read_only", read_only),
+                    ])
                 });
             }
         }

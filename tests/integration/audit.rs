@@ -117,9 +117,22 @@ async fn assert_intact(url: &str, entries: usize, organisations: usize) {
         "{stdout}{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(
-        stdout.trim(),
-        format!("audit log intact: {entries} entries in {organisations} organisations")
+        lines.last().copied(),
+        Some(
+            format!("audit log intact: {entries} entries in {organisations} organisations")
+                .as_str()
+        ),
+        "{stdout}"
+    );
+    let checked = lines
+        .iter()
+        .filter(|line| line.starts_with("checked organisation "))
+        .count();
+    assert_eq!(
+        checked, organisations,
+        "one line per organisation checked: {stdout}"
     );
 }
 
@@ -132,7 +145,11 @@ async fn problems(url: &str) -> Vec<String> {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    stdout.lines().map(str::to_owned).collect()
+    stdout
+        .lines()
+        .filter(|line| !line.starts_with("checked organisation "))
+        .map(str::to_owned)
+        .collect()
 }
 
 fn submission(
@@ -572,4 +589,54 @@ async fn concurrent_writers_of_one_organisation_keep_one_chain() {
     let report = store.verify_audit().await.expect("verify");
     assert!(report.intact(), "{:?}", report.problems);
     assert_eq!(report.entries, 17);
+}
+
+#[tokio::test]
+async fn verify_misses_no_chain_deleted_whole() {
+    let app = desk().await;
+    apply(&app, &shop_manifest()).await;
+    grant(&app, "alice").await;
+    let url = app.database_url();
+    assert_intact(&url, 3, 2).await;
+
+    // One organisation's every entry and its head, as a tamperer would delete them.
+    let db = connect(&url).await;
+    sql(&db, "DELETE FROM audit_log WHERE organisation_id = 'desk'").await;
+    sql(
+        &db,
+        "DELETE FROM audit_heads WHERE organisation_id = 'desk'",
+    )
+    .await;
+    let found = problems(&url).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with(
+            "organisation \"desk\", seq 1: deleted: the organisation holds stored data"
+        ),
+        "{found:?}"
+    );
+
+    // The whole log.
+    sql(&db, "DELETE FROM audit_log").await;
+    sql(&db, "DELETE FROM audit_heads").await;
+    let found = problems(&url).await;
+    let named: Vec<&str> = found
+        .iter()
+        .filter_map(|line| line.split('"').nth(1))
+        .collect();
+    assert_eq!(named, ["desk", "example-shop"], "{found:?}");
+}
+
+#[tokio::test]
+async fn verify_creates_nothing_where_there_is_no_database() {
+    let directory = tempfile::tempdir().expect("temporary directory");
+    let missing = directory.path().join("absent.db");
+    let (output, stdout) = verify(&format!("sqlite://{}", missing.display())).await;
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(!missing.exists(), "verify created {}", missing.display());
+    let created: Vec<_> = std::fs::read_dir(directory.path())
+        .expect("list")
+        .map(|entry| entry.expect("entry").file_name())
+        .collect();
+    assert!(created.is_empty(), "{created:?}");
 }

@@ -451,3 +451,40 @@ async fn the_cli_sends_its_token() {
         text(&answered.stdout)
     );
 }
+
+#[tokio::test]
+async fn a_closed_stdout_ends_the_command_quietly() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let database = TestDatabase::create().await;
+    let capturi = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/capturi.yaml");
+    // A pipe whose reader is gone before the command writes: `purposed apply ... | true`.
+    let mut ends = [0; 2];
+    // SAFETY: pipe(2) fills the two descriptors, which are then owned once each.
+    assert_eq!(unsafe { libc::pipe(ends.as_mut_ptr()) }, 0, "pipe");
+    let (reader, writer) =
+        unsafe { (OwnedFd::from_raw_fd(ends[0]), OwnedFd::from_raw_fd(ends[1])) };
+    drop(reader);
+    // Not `output()`, which would replace the pipe with one of its own.
+    let output = Command::new(env!("CARGO_BIN_EXE_purposed"))
+        .args(["apply", "--database-url", &database.url, capturi])
+        .env_remove("DATABASE_URL")
+        .stdout(std::process::Stdio::from(writer))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run purposed apply")
+        .wait_with_output()
+        .await
+        .expect("wait for purposed apply");
+    let stderr = text(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("Broken pipe"), "{stderr}");
+    assert_ne!(output.status.code(), Some(101), "{:?}", output.status);
+    // It ended by the pipe's signal, as `cat` or `grep` would.
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        output.status.signal(),
+        Some(libc::SIGPIPE),
+        "{:?}",
+        output.status
+    );
+}

@@ -467,3 +467,171 @@ async fn timestamps_follow_one_rule_years_1_to_9998() {
             .expect("inside the years 1 to 9998");
     }
 }
+
+/// Bytes as they are: the request body a broken or hostile client sends.
+#[derive(Clone, Default)]
+struct RawCodec;
+
+struct RawEncoder;
+struct RawDecoder;
+
+impl tonic::codec::Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = Vec<u8>;
+    type Encoder = RawEncoder;
+    type Decoder = RawDecoder;
+
+    fn encoder(&mut self) -> RawEncoder {
+        RawEncoder
+    }
+
+    fn decoder(&mut self) -> RawDecoder {
+        RawDecoder
+    }
+}
+
+impl tonic::codec::Encoder for RawEncoder {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+
+    fn encode(
+        &mut self,
+        item: Vec<u8>,
+        buffer: &mut tonic::codec::EncodeBuf<'_>,
+    ) -> Result<(), tonic::Status> {
+        use bytes::BufMut;
+        buffer.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for RawDecoder {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+
+    fn decode(
+        &mut self,
+        buffer: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<Vec<u8>>, tonic::Status> {
+        use bytes::Buf;
+        Ok(Some(buffer.copy_to_bytes(buffer.remaining()).to_vec()))
+    }
+}
+
+/// Every RPC of purposed's own services, as `/package.Service/Method`.
+fn every_rpc() -> Vec<String> {
+    use prost::Message;
+    let set = prost_types::FileDescriptorSet::decode(purposed::proto::FILE_DESCRIPTOR_SET)
+        .expect("descriptor set");
+    set.file
+        .iter()
+        .flat_map(|file| {
+            file.service.iter().flat_map(move |service| {
+                service.method.iter().map(move |method| {
+                    format!("/{}.{}/{}", file.package(), service.name(), method.name())
+                })
+            })
+        })
+        .collect()
+}
+
+async fn raw_call(
+    channel: tonic::transport::Channel,
+    path: &str,
+    body: Vec<u8>,
+) -> Result<(), tonic::Status> {
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.expect("ready");
+    let path = http::uri::PathAndQuery::try_from(path).expect("path");
+    grpc.unary(tonic::Request::new(body), path, RawCodec)
+        .await
+        .map(drop)
+}
+
+#[tokio::test]
+async fn undecodable_messages_are_invalid_arguments_on_every_rpc() {
+    let app = crate::support::spawn_with(|settings| {
+        settings.metrics_listen = Some("127.0.0.1:0".parse().expect("address"));
+        settings.bench_noop = true;
+    })
+    .await;
+    let rpcs = every_rpc();
+    // 27 of the product and the benchmark's Noop.
+    assert_eq!(rpcs.len(), 28, "{rpcs:?}");
+    let garbage: [(&str, Vec<u8>); 3] = [
+        ("invalid UTF-8 in a string", vec![0x0a, 0x02, 0xff, 0xfe]),
+        ("a length past the end", vec![0x0a, 0x05, b'a']),
+        ("a wrong wire type", vec![0x0d, 1, 2, 3, 4]),
+    ];
+    for rpc in &rpcs {
+        for (what, body) in &garbage {
+            let status = raw_call(app.channel.clone(), rpc, body.clone())
+                .await
+                .expect_err(what);
+            assert_eq!(
+                status.code(),
+                Code::InvalidArgument,
+                "{rpc}, {what}: {status:?}"
+            );
+        }
+    }
+    let scraped = crate::support::scrape(app.metrics_address.expect("metrics")).await;
+    let series: Vec<&str> = scraped
+        .lines()
+        .filter(|line| line.starts_with("purposed_rpc_requests_total{"))
+        .collect();
+    assert!(
+        !series.iter().any(|line| line.contains("code=\"INTERNAL\"")),
+        "{series:#?}"
+    );
+    for rpc in &rpcs {
+        let counted = series
+            .iter()
+            .find(|line| {
+                line.contains(&format!("method=\"{rpc}\""))
+                    && line.contains("code=\"INVALID_ARGUMENT\"")
+            })
+            .and_then(|line| line.rsplit(' ').next())
+            .and_then(|value| value.parse::<f64>().ok());
+        assert_eq!(counted, Some(garbage.len() as f64), "{rpc}: {series:#?}");
+    }
+}
+
+#[tokio::test]
+async fn oversized_headers_get_a_grpc_status() {
+    let app = fan().await;
+    let mut decision = app.decision();
+    let question = || proto::CheckRequest {
+        organisation: "fan".into(),
+        purpose: "service".into(),
+        category: "user.contact.email".into(),
+        recipient: "p0".into(),
+        ..Default::default()
+    };
+    // Within the limit: answered.
+    let mut request = tonic::Request::new(question());
+    request.metadata_mut().insert(
+        "x-trace-context",
+        "a".repeat(8 * 1024).parse().expect("ascii"),
+    );
+    decision.check(request).await.expect("8 KiB of headers");
+    // Past it, up to what HTTP/2 takes: RESOURCE_EXHAUSTED naming the limit.
+    for size in [17 * 1024, 200 * 1024] {
+        let mut request = tonic::Request::new(question());
+        request
+            .metadata_mut()
+            .insert("x-claim", "a".repeat(size).parse().expect("ascii"));
+        let status = decision.check(request).await.expect_err("too large");
+        assert_eq!(status.code(), Code::ResourceExhausted, "{size}: {status:?}");
+        assert!(
+            status
+                .message()
+                .contains(&purposed::grpc::MAX_HEADER_BYTES.to_string()),
+            "{status:?}"
+        );
+    }
+    decision
+        .check(question())
+        .await
+        .expect("the connection goes on serving");
+}

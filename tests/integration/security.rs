@@ -557,3 +557,26 @@ async fn metrics_count_calls_and_decisions_without_naming_anyone() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_token_past_the_header_limit_is_unauthenticated() {
+    let ec = ec_keys();
+    let app = secured_demo(&ec).await;
+    let mut padded = claims(&["peero"], "decide");
+    padded["pad"] = serde_json::Value::String("x".repeat(12 * 1024));
+    let status = DecisionServiceClient::new(with_token(&app, Some(hs256(&padded))))
+        .check(peero_question())
+        .await
+        .expect_err("a 12 KB claim");
+    assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    assert!(
+        status
+            .message()
+            .contains(&purposed::grpc::MAX_TOKEN_BYTES.to_string()),
+        "{status:?}"
+    );
+    DecisionServiceClient::new(with_token(&app, Some(hs256(&claims(&["peero"], "decide")))))
+        .check(peero_question())
+        .await
+        .expect("an ordinary token still works");
+}
