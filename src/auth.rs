@@ -62,6 +62,9 @@ pub struct Caller {
     /// Shared: a caller is cloned out of the token cache on every call.
     organisations: Arc<Organisations>,
     scopes: u8,
+    /// Unix seconds after which the token that named the caller is refused (its `exp` plus
+    /// the leeway); `None` for a server without auth.
+    valid_until: Option<i64>,
 }
 
 impl fmt::Debug for Caller {
@@ -96,7 +99,14 @@ impl Caller {
             name: Arc::from("anonymous"),
             organisations: Arc::new(Organisations::All),
             scopes: Scope::ALL.iter().fold(0, |bits, scope| bits | scope.bit()),
+            valid_until: None,
         }
+    }
+
+    /// When the caller's token stops holding (Unix seconds), for calls that outlive a
+    /// moment: streams end then.
+    pub fn valid_until(&self) -> Option<i64> {
+        self.valid_until
     }
 
     /// The name, shared, for the audit log's actor.
@@ -322,6 +332,7 @@ impl Authenticator {
             name: Arc::from(claims.sub),
             organisations: Arc::new(organisations),
             scopes,
+            valid_until: Some(until),
         };
         Ok((caller, until, cacheable))
     }

@@ -180,6 +180,8 @@ pub struct LimitSettings {
     pub max_concurrent_requests: usize,
     /// How long a Check waits for a `min_revision` this replica has not loaded yet.
     pub min_revision_wait_ms: u64,
+    /// `WatchRightsEvents` streams open at once; more are refused with RESOURCE_EXHAUSTED.
+    pub max_event_streams: usize,
 }
 
 impl Default for LimitSettings {
@@ -192,6 +194,7 @@ impl Default for LimitSettings {
             request_timeout_ms: 10_000,
             max_concurrent_requests: 1024,
             min_revision_wait_ms: app.min_revision_wait.as_millis() as u64,
+            max_event_streams: app.max_event_streams,
         }
     }
 }
@@ -360,6 +363,7 @@ impl Settings {
             "limits.max_concurrent_requests",
             limits.max_concurrent_requests as u64,
         )?;
+        positive("limits.max_event_streams", limits.max_event_streams as u64)?;
         positive(
             "database_check_interval_ms",
             file.database_check_interval_ms,
@@ -404,6 +408,7 @@ impl Settings {
                 max_manifest_bytes: limits.max_manifest_bytes,
                 max_batch_checks: limits.max_batch_checks,
                 min_revision_wait: Duration::from_millis(limits.min_revision_wait_ms),
+                max_event_streams: limits.max_event_streams,
             },
             max_message_bytes: limits.max_message_bytes,
             request_timeout: Duration::from_millis(limits.request_timeout_ms),

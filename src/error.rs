@@ -35,6 +35,9 @@ pub enum Error {
     /// A concurrent writer won; retrying may succeed.
     #[error("{0}")]
     Aborted(String),
+    /// A limit of the server's (open streams) is reached; retrying later may succeed.
+    #[error("{0}")]
+    ResourceExhausted(String),
     /// No valid credentials came with the call.
     #[error("{0}")]
     Unauthenticated(String),

@@ -49,6 +49,8 @@ pub struct IndexGauges {
     pub compile_seconds: Gauge<f64, AtomicU64>,
     pub overdue_requests: Gauge,
     pub database_up: Gauge,
+    pub event_streams: Gauge,
+    pub event_reads: Counter,
 }
 
 pub struct Metrics {
@@ -116,6 +118,16 @@ impl Metrics {
             "rights_requests_overdue",
             "Open rights requests past their due date, all organisations",
             index.overdue_requests.clone(),
+        );
+        registry.register(
+            "rights_event_streams",
+            "WatchRightsEvents streams open now",
+            index.event_streams.clone(),
+        );
+        registry.register(
+            "rights_event_reads",
+            "Database reads of the rights-event feeds (one per wake for all of an organisation's watchers)",
+            index.event_reads.clone(),
         );
         registry.register(
             "database_up",

@@ -574,6 +574,14 @@ fn spawn_metrics(
             index
                 .compile_seconds
                 .set(summary.last_compile.as_secs_f64());
+            index
+                .event_streams
+                .set(i64::try_from(summary.event_streams).unwrap_or(i64::MAX));
+            // A counter only moves forward, whichever of two scrapes at once comes last.
+            index
+                .event_reads
+                .inner()
+                .fetch_max(summary.event_reads, std::sync::atomic::Ordering::Relaxed);
             let due = overdue_counted
                 .lock()
                 .map(|counted| counted.is_none_or(|at| at.elapsed() >= OVERDUE_REFRESH))

@@ -6,6 +6,7 @@
 mod cache;
 mod follow;
 mod rights;
+mod streams;
 mod subjects;
 
 use std::{
@@ -44,6 +45,8 @@ pub struct Limits {
     pub max_batch_checks: usize,
     /// How long a Check waits for a `min_revision` this server has not loaded yet.
     pub min_revision_wait: Duration,
+    /// Rights-event streams open at once; more are RESOURCE_EXHAUSTED.
+    pub max_event_streams: usize,
 }
 
 impl Default for Limits {
@@ -52,6 +55,7 @@ impl Default for Limits {
             max_manifest_bytes: manifest::DEFAULT_MAX_BYTES,
             max_batch_checks: 1000,
             min_revision_wait: Duration::from_secs(2),
+            max_event_streams: 256,
         }
     }
 }
@@ -123,6 +127,8 @@ pub struct App {
     rights_events: watch::Sender<u64>,
     /// Set when the server shuts down, to end long-lived streams.
     stopping: watch::Sender<bool>,
+    /// The open rights-event streams.
+    watchers: streams::Watchers,
     /// How long the last registry compile took, for the metrics.
     last_compile_micros: AtomicU64,
     /// How far this replica has read each organisation's audit chain.
@@ -136,6 +142,10 @@ pub struct IndexSummary {
     pub revision_sum: u64,
     pub organisations: usize,
     pub last_compile: Duration,
+    /// Rights-event streams open now.
+    pub event_streams: usize,
+    /// Database reads of the rights-event feeds so far.
+    pub event_reads: u64,
 }
 
 pub fn compile(stored: StoredRevision) -> Arc<CompiledPolicy> {
@@ -198,6 +208,7 @@ impl App {
         }
         return_freed_memory();
         tracing::info!(subjects = subjects.len(), "subject state loaded");
+        let watchers = streams::Watchers::new(store.clone(), limits.max_event_streams);
         Ok(App {
             catalog: ArcSwap::from_pointee(catalog),
             generation: watch::channel(0).0,
@@ -208,6 +219,7 @@ impl App {
             subjects,
             rights_events: watch::channel(0).0,
             stopping: watch::channel(false).0,
+            watchers,
             last_compile_micros: AtomicU64::new(0),
             seen: Mutex::new(seen),
         })
@@ -224,6 +236,8 @@ impl App {
             revision_sum: 0,
             organisations: 0,
             last_compile: Duration::from_micros(self.last_compile_micros.load(Ordering::Relaxed)),
+            event_streams: self.watchers.open(),
+            event_reads: self.watchers.reads(),
         };
         for (_, history) in catalog.organisations() {
             summary.organisations += 1;

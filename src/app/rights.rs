@@ -2,7 +2,7 @@
 //! state and the recipients' tasks. Each step plans its change from the domain rules and the
 //! store applies it in one transaction; the subject's entry in memory follows.
 
-use std::{pin::Pin, sync::Arc, time::Duration};
+use std::{pin::Pin, sync::Arc};
 
 use jiff::{Timestamp, civil::Date};
 use sha2::{Digest, Sha256};
@@ -30,9 +30,6 @@ use crate::{
 };
 
 const SYSTEM: &str = "system";
-/// How often a watcher looks for events written by other servers.
-const WATCH_POLL: Duration = Duration::from_secs(5);
-const WATCH_BATCH: u64 = 100;
 
 /// A request to submit, with ids validated.
 #[derive(Clone, Debug)]
@@ -689,56 +686,24 @@ impl App {
         Ok((request, policy, report))
     }
 
-    /// The organisation's events after `after`, then live, until the server stops or the
-    /// watcher goes away.
-    pub fn watch_rights_events(
-        self: &Arc<Self>,
+    /// The organisation's events after `after`, then live, until the server stops, the
+    /// watcher goes away or the token that opened the stream expires (`expires`, in Unix
+    /// seconds).
+    pub async fn watch_rights_events(
+        &self,
         organisation: &str,
         after: u64,
+        expires: Option<i64>,
     ) -> Result<EventStream, Error> {
         self.latest(organisation)?;
-        let (sender, receiver) = tokio::sync::mpsc::channel(64);
-        let app = self.clone();
-        let organisation = organisation.to_owned();
-        tokio::spawn(async move {
-            let mut generation = app.rights_events.subscribe();
-            let mut stopping = app.stopping.subscribe();
-            let mut last = after;
-            loop {
-                generation.borrow_and_update();
-                match app
-                    .store
-                    .events_after(&organisation, last, WATCH_BATCH)
-                    .await
-                {
-                    Ok(events) => {
-                        let full = events.len() as u64 == WATCH_BATCH;
-                        for event in events {
-                            last = event.id;
-                            if sender.send(Ok(event)).await.is_err() {
-                                return;
-                            }
-                        }
-                        if full {
-                            continue;
-                        }
-                    }
-                    Err(error) => {
-                        let _ = sender.send(Err(Error::from(error))).await;
-                        return;
-                    }
-                }
-                if *stopping.borrow() {
-                    return;
-                }
-                tokio::select! {
-                    _ = generation.changed() => {}
-                    _ = stopping.changed() => return,
-                    () = sender.closed() => return,
-                    () = tokio::time::sleep(WATCH_POLL) => {}
-                }
-            }
-        });
+        let wakes = super::streams::Wakes {
+            written: self.rights_events.subscribe(),
+            stopping: self.stopping.subscribe(),
+        };
+        let receiver = self
+            .watchers
+            .watch(organisation, after, expires, wakes)
+            .await?;
         Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(
             receiver,
         )))

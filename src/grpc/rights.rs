@@ -357,7 +357,13 @@ impl proto::rights_service_server::RightsService for RightsApi {
         violations.into_result(())?;
         caller.require(Scope::Rights, &request.organisation)?;
         let organisation = request.organisation.clone();
-        let events = app.watch_rights_events(&request.organisation, request.after_event_id)?;
+        let events = app
+            .watch_rights_events(
+                &request.organisation,
+                request.after_event_id,
+                caller.valid_until(),
+            )
+            .await?;
         let stream = events.map(move |event| {
             event
                 .map(|event| proto::WatchRightsEventsResponse {

@@ -849,6 +849,18 @@ impl Store {
             .collect()
     }
 
+    /// The id of the organisation's latest event, 0 when it has none.
+    pub async fn last_event_id(&self, organisation: &str) -> Result<u64, StoreError> {
+        let last: Option<Option<i64>> = rights_event::Entity::find()
+            .select_only()
+            .column_as(rights_event::Column::Id.max(), "last")
+            .filter(rights_event::Column::OrganisationId.eq(organisation))
+            .into_tuple()
+            .one(&self.db)
+            .await?;
+        Ok(last.flatten().map_or(0, id))
+    }
+
     /// Events of an organisation after `after`, oldest first.
     pub async fn events_after(
         &self,

@@ -635,3 +635,87 @@ async fn oversized_headers_get_a_grpc_status() {
         .await
         .expect("the connection goes on serving");
 }
+
+async fn open_stream(
+    app: &TestApp,
+) -> Result<tonic::Streaming<proto::WatchRightsEventsResponse>, tonic::Status> {
+    app.rights()
+        .watch_rights_events(proto::WatchRightsEventsRequest {
+            organisation: "fan".into(),
+            after_event_id: 0,
+        })
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+#[tokio::test]
+async fn event_streams_are_limited_and_one_read_feeds_every_watcher() {
+    let app = crate::support::spawn_with(|settings| {
+        settings.limits.max_event_streams = 20;
+        settings.metrics_listen = Some("127.0.0.1:0".parse().expect("address"));
+    })
+    .await;
+    apply(&app, &fan_manifest()).await;
+    let mut streams = Vec::new();
+    for _ in 0..20 {
+        streams.push(open_stream(&app).await.expect("within the limit"));
+    }
+    let refused = open_stream(&app).await.expect_err("past the limit");
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    assert!(refused.message().contains("20"), "{refused:?}");
+
+    let metrics = app.metrics_address.expect("metrics");
+    let reads = |text: &str| crate::support::metric(text, "purposed_rights_event_reads_total");
+    let before = reads(&crate::support::scrape(metrics).await);
+    let mut rights = app.rights();
+    for index in 0..5 {
+        let request_id = format!("streamed-{index}");
+        rights
+            .submit_rights_request(submission(
+                &request_id,
+                RightsRequestType::Access,
+                &request_id,
+            ))
+            .await
+            .expect("submit");
+    }
+    for stream in &mut streams {
+        let mut seen = Vec::new();
+        while seen.len() < 5 {
+            let event = tokio::time::timeout(std::time::Duration::from_secs(30), stream.message())
+                .await
+                .expect("an event within 30 s")
+                .expect("stream")
+                .expect("open")
+                .event
+                .expect("event");
+            seen.push(event.request_id);
+        }
+        assert_eq!(
+            seen,
+            (0..5)
+                .map(|index| format!("streamed-{index}"))
+                .collect::<Vec<_>>()
+        );
+    }
+    let after = reads(&crate::support::scrape(metrics).await);
+    // One read per wake for all 20 watchers; a read per watcher would be 100 or more.
+    assert!(
+        after - before <= 12.0,
+        "{} feed reads for 5 writes",
+        after - before
+    );
+
+    // A stream closed frees its place.
+    streams.pop();
+    let reopened = loop {
+        match open_stream(&app).await {
+            Ok(stream) => break stream,
+            Err(status) if status.code() == Code::ResourceExhausted => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await
+            }
+            Err(status) => panic!("{status:?}"),
+        }
+    };
+    drop(reopened);
+}

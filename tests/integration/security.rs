@@ -580,3 +580,45 @@ async fn a_token_past_the_header_limit_is_unauthenticated() {
         .await
         .expect("an ordinary token still works");
 }
+
+#[tokio::test]
+async fn a_stream_ends_when_its_token_expires() {
+    use purposed::proto::{
+        RightsRequestType, SubmitRightsRequestRequest, WatchRightsEventsRequest,
+        rights_service_client::RightsServiceClient,
+    };
+    let ec = ec_keys();
+    let app = secured_demo(&ec).await;
+    let mut short = claims(&["peero"], "rights");
+    short["exp"] = json!(now() + 3);
+    let mut stream = RightsServiceClient::new(with_token(&app, Some(hs256(&short))))
+        .watch_rights_events(WatchRightsEventsRequest {
+            organisation: "peero".into(),
+            after_event_id: 0,
+        })
+        .await
+        .expect("a token valid for 3 s opens the stream")
+        .into_inner();
+    RightsServiceClient::new(with_token(&app, Some(hs256(&claims(&["peero"], "rights")))))
+        .submit_rights_request(SubmitRightsRequestRequest {
+            organisation: "peero".into(),
+            request_id: "before-expiry".into(),
+            r#type: RightsRequestType::Access as i32,
+            subject: "someone".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("submit");
+    let first = tokio::time::timeout(Duration::from_secs(30), stream.message())
+        .await
+        .expect("an event within 30 s")
+        .expect("delivered while the token holds")
+        .expect("open");
+    assert_eq!(first.event.expect("event").request_id, "before-expiry");
+    let ended = tokio::time::timeout(Duration::from_secs(30), stream.message())
+        .await
+        .expect("the stream ends within 30 s")
+        .expect_err("ended by the token's expiry");
+    assert_eq!(ended.code(), Code::Unauthenticated, "{ended:?}");
+    assert!(ended.message().contains("expired"), "{ended:?}");
+}
