@@ -11,7 +11,7 @@ use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::{arbitrary::Arbitrary, fuzz_target};
 use purposed::{
-    app::{ApplyOutcome, MAX_DECISION_CHANGES},
+    app::{ApplyOutcome, DIFF_LIMITS},
     domain::{
         diff,
         engine::{CompiledPolicy, RevisionInfo},
@@ -403,7 +403,8 @@ fuzz_target!(|input: Input| {
         before.map(|p| p.as_ref()),
         &after,
         now,
-        MAX_DECISION_CHANGES,
+        DIFF_LIMITS,
+        &std::sync::atomic::AtomicBool::new(false),
     );
     if !changed {
         assert!(

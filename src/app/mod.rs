@@ -12,7 +12,7 @@ mod subjects;
 use std::{
     sync::{
         Arc,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -36,8 +36,11 @@ use crate::{
     store::{RevisionRecord, Store, StoredRevision, sha256_hex},
 };
 
-/// Most decision changes an apply reports.
-pub const MAX_DECISION_CHANGES: usize = 10_000;
+/// Most decision changes an apply reports, and most questions it asks to find them.
+pub const DIFF_LIMITS: diff::DiffLimits = diff::DiffLimits {
+    changes: 10_000,
+    questions: 200_000,
+};
 
 #[derive(Clone, Debug)]
 pub struct Limits {
@@ -129,6 +132,8 @@ pub struct App {
     stopping: watch::Sender<bool>,
     /// The open rights-event streams.
     watchers: streams::Watchers,
+    /// Turns of CPU-heavy work (see `off_the_workers`): half the cores, at least one.
+    heavy: tokio::sync::Semaphore,
     /// How long the last registry compile took, for the metrics.
     last_compile_micros: AtomicU64,
     /// How far this replica has read each organisation's audit chain.
@@ -220,6 +225,9 @@ impl App {
             rights_events: watch::channel(0).0,
             stopping: watch::channel(false).0,
             watchers,
+            heavy: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |cores| (cores.get() / 2).max(1)),
+            ),
             last_compile_micros: AtomicU64::new(0),
             seen: Mutex::new(seen),
         })
@@ -429,7 +437,12 @@ impl App {
     where
         Error: From<E>,
     {
-        let parsed = manifest::parse(text, self.limits.max_manifest_bytes)?;
+        let max_bytes = self.limits.max_manifest_bytes;
+        let parsed = {
+            let text = text.to_owned();
+            self.off_the_workers(move |_| manifest::parse(&text, max_bytes))
+                .await??
+        };
         let organisation = parsed.registry.organisation.id.clone();
         permit(&organisation)?;
         let now = Timestamp::now();
@@ -451,20 +464,27 @@ impl App {
             .and_then(History::latest)
             .cloned();
         let (decision_changes, truncated) = if applied.changed {
-            let compiling = Instant::now();
-            let policy = Arc::new(CompiledPolicy::compile(
-                Arc::new(parsed.registry),
-                RevisionInfo {
-                    number: applied.revision,
-                    applied_at: applied.applied_at,
-                    manifest_sha256: sha256_hex(text),
-                },
-            ));
-            self.note_compile(compiling.elapsed());
-            let changes =
-                diff::decision_changes(before.as_deref(), &policy, now, MAX_DECISION_CHANGES);
-            self.install(&organisation, policy).await?;
-            changes
+            let info = RevisionInfo {
+                number: applied.revision,
+                applied_at: applied.applied_at,
+                manifest_sha256: sha256_hex(text),
+            };
+            let registry = Arc::new(parsed.registry);
+            let (policy, took) = self
+                .off_the_workers(move |_| {
+                    let compiling = Instant::now();
+                    let policy = Arc::new(CompiledPolicy::compile(registry, info));
+                    (policy, compiling.elapsed())
+                })
+                .await?;
+            self.note_compile(took);
+            // Stored is stored: the new revision is served before anything can cut the
+            // comparison short.
+            self.install(&organisation, policy.clone()).await?;
+            self.off_the_workers(move |cancelled| {
+                diff::decision_changes(before.as_deref(), &policy, now, DIFF_LIMITS, cancelled)
+            })
+            .await?
         } else {
             (Vec::new(), false)
         };
@@ -473,6 +493,7 @@ impl App {
             revision = applied.revision,
             changed = applied.changed,
             decision_changes = decision_changes.len(),
+            truncated,
             "manifest applied"
         );
         Ok(ApplyOutcome {
@@ -503,29 +524,34 @@ impl App {
                 "organisation {organisation:?} is at revision {latest}, not the expected {expected}"
             )));
         }
-        let changed = current
-            .as_ref()
-            .is_none_or(|(_, existing)| *existing != registry);
-        let before = current.map(|(revision, existing)| {
-            CompiledPolicy::compile(
-                Arc::new(existing),
-                RevisionInfo {
-                    number: revision,
-                    applied_at: now,
-                    manifest_sha256: String::new(),
-                },
-            )
-        });
-        let after = CompiledPolicy::compile(
-            Arc::new(registry),
-            RevisionInfo {
-                number: latest + 1,
-                applied_at: now,
-                manifest_sha256: String::new(),
-            },
-        );
-        let (decision_changes, truncated) =
-            diff::decision_changes(before.as_ref(), &after, now, MAX_DECISION_CHANGES);
+        let (changed, decision_changes, truncated) = self
+            .off_the_workers(move |cancelled| {
+                let changed = current
+                    .as_ref()
+                    .is_none_or(|(_, existing)| *existing != registry);
+                let before = current.map(|(revision, existing)| {
+                    CompiledPolicy::compile(
+                        Arc::new(existing),
+                        RevisionInfo {
+                            number: revision,
+                            applied_at: now,
+                            manifest_sha256: String::new(),
+                        },
+                    )
+                });
+                let after = CompiledPolicy::compile(
+                    Arc::new(registry),
+                    RevisionInfo {
+                        number: latest + 1,
+                        applied_at: now,
+                        manifest_sha256: String::new(),
+                    },
+                );
+                let (changes, truncated) =
+                    diff::decision_changes(before.as_ref(), &after, now, DIFF_LIMITS, cancelled);
+                (changed, changes, truncated)
+            })
+            .await?;
         Ok(ApplyOutcome {
             organisation,
             revision: latest,
@@ -534,6 +560,47 @@ impl App {
             decision_changes_truncated: truncated,
             warnings,
         })
+    }
+
+    /// Runs CPU-heavy work (parsing and compiling a manifest, comparing two registries) on
+    /// the blocking pool, a few at a time, so that Check and health keep the async workers
+    /// whatever a manifest costs. `work` sees its flag turn true once nobody waits for the
+    /// answer: the call's deadline passed, its caller went away, or the server is stopping
+    /// (the call then ends at once, UNAVAILABLE); it should return soon after.
+    async fn off_the_workers<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&AtomicBool) -> T + Send + 'static,
+    ) -> Result<T, Error> {
+        struct CancelOnDrop(Arc<AtomicBool>);
+        impl Drop for CancelOnDrop {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        let cancelled = Arc::new(AtomicBool::new(false));
+        let _cancel = CancelOnDrop(cancelled.clone());
+        let mut stopping = self.stopping.subscribe();
+        let stopped = async move {
+            // An error means the app is gone, which is a stop as well.
+            let _ = stopping.wait_for(|stopping| *stopping).await;
+        };
+        let run = async {
+            let _turn = self
+                .heavy
+                .acquire()
+                .await
+                .map_err(|_| Error::Unavailable("purposed is stopping".to_owned()))?;
+            let flag = cancelled.clone();
+            tokio::task::spawn_blocking(move || work(&flag))
+                .await
+                .map_err(|error| Error::Internal(format!("a blocking task failed: {error}")))
+        };
+        tokio::select! {
+            done = run => done,
+            () = stopped => Err(Error::Unavailable(
+                "purposed is stopping; nothing was changed by this call unless it said so".to_owned(),
+            )),
+        }
     }
 
     /// Makes a newly stored revision visible. If this server missed a revision (another
@@ -552,7 +619,9 @@ impl App {
     async fn reload_history(&self, organisation: &str) -> Result<u64, Error> {
         let revisions = self.store.load_organisation(organisation).await?;
         let latest = revisions.last().map_or(0, |revision| revision.number);
-        let history = History::new(revisions.into_iter().map(compile).collect());
+        let history = self
+            .off_the_workers(move |_| History::new(revisions.into_iter().map(compile).collect()))
+            .await?;
         self.swap(self.catalog.load().with_history(organisation, history));
         Ok(latest)
     }

@@ -1,13 +1,16 @@
 //! The policy-level decisions a new registry revision would change: what a dry run reports.
 
-use std::collections::BTreeSet;
+use std::{
+    collections::BTreeSet,
+    sync::atomic::{AtomicBool, Ordering},
+};
 
 use jiff::Timestamp;
 
 use super::{
     decision::{Decision, Effect, ReasonCode},
     engine::{CompiledPolicy, Question},
-    policy::Registry,
+    policy::{Purpose, Registry},
 };
 
 /// One (purpose, category, recipient) whose decision changes.
@@ -22,78 +25,103 @@ pub struct DecisionChange {
     pub after_reasons: Vec<ReasonCode>,
 }
 
-/// The changes, ordered by purpose, category and recipient, cut at `limit`; and whether
-/// they were cut.
+/// How much a comparison may do.
+#[derive(Clone, Copy, Debug)]
+pub struct DiffLimits {
+    /// Changes listed at most.
+    pub changes: usize,
+    /// Questions asked of both registries at most: a manifest whose purposes each name
+    /// thousands of categories and recipients (YAML aliases make that cheap to send)
+    /// would otherwise ask millions.
+    pub questions: usize,
+}
+
+/// The changes, ordered by purpose, category and recipient; and whether the list stops
+/// short of the whole: a limit of `limits` was reached, or `cancelled` turned true (the
+/// call's deadline passed or the server is stopping).
 pub fn decision_changes(
     before: Option<&CompiledPolicy>,
     after: &CompiledPolicy,
     at: Timestamp,
-    limit: usize,
+    limits: DiffLimits,
+    cancelled: &AtomicBool,
 ) -> (Vec<DecisionChange>, bool) {
-    let mut triples = BTreeSet::new();
-    for registry in before
+    let registries: Vec<&Registry> = before
         .map(|policy| policy.registry().as_ref())
         .into_iter()
         .chain([after.registry().as_ref()])
-    {
-        collect_triples(registry, &mut triples);
-    }
+        .collect();
+    let purposes: BTreeSet<&str> = registries
+        .iter()
+        .flat_map(|registry| &registry.purposes)
+        .map(|purpose| purpose.id.as_str())
+        .collect();
     let mut changes = Vec::new();
-    for (purpose, category, recipient) in triples {
-        let question = Question {
-            purpose: &purpose,
-            category: &category,
-            recipient: &recipient,
-            at,
-            collected_at: None,
-            satisfied_conditions: &[],
-        };
-        let old = before.map_or(Decision::Deny, |policy| {
-            policy.decide(&question, None).decision
-        });
-        let new = after.decide(&question, None);
-        if old != new.decision {
-            if changes.len() == limit {
-                return (changes, true);
+    let mut asked = 0_usize;
+    for purpose in purposes {
+        // Every category and recipient the purpose names in either registry, each pair
+        // asked once; nothing is built beyond these two sets.
+        let versions: Vec<&Purpose> = registries
+            .iter()
+            .filter_map(|registry| registry.purposes.iter().find(|p| p.id == purpose))
+            .collect();
+        let categories: BTreeSet<&str> = versions
+            .iter()
+            .flat_map(|version| {
+                version.categories.iter().chain(
+                    version
+                        .engagements
+                        .iter()
+                        .flat_map(|engagement| &engagement.categories),
+                )
+            })
+            .map(String::as_str)
+            .collect();
+        let recipients: BTreeSet<&str> = versions
+            .iter()
+            .flat_map(|version| &version.engagements)
+            .map(|engagement| engagement.recipient.as_str())
+            .collect();
+        for category in &categories {
+            for recipient in &recipients {
+                if asked == limits.questions
+                    || (asked % 1024 == 0 && cancelled.load(Ordering::Relaxed))
+                {
+                    return (changes, true);
+                }
+                asked += 1;
+                let question = Question {
+                    purpose,
+                    category,
+                    recipient,
+                    at,
+                    collected_at: None,
+                    satisfied_conditions: &[],
+                };
+                let old = before.map_or(Decision::Deny, |policy| {
+                    policy.decide(&question, None).decision
+                });
+                let new = after.decide(&question, None);
+                if old != new.decision {
+                    if changes.len() == limits.changes {
+                        return (changes, true);
+                    }
+                    changes.push(DecisionChange {
+                        after_reasons: new
+                            .reasons
+                            .iter()
+                            .filter(|reason| reason.effect() != Effect::Allow)
+                            .map(|reason| reason.code())
+                            .collect(),
+                        purpose: purpose.to_owned(),
+                        category: (*category).to_owned(),
+                        recipient: (*recipient).to_owned(),
+                        before: old,
+                        after: new.decision,
+                    });
+                }
             }
-            changes.push(DecisionChange {
-                after_reasons: new
-                    .reasons
-                    .iter()
-                    .filter(|reason| reason.effect() != Effect::Allow)
-                    .map(|reason| reason.code())
-                    .collect(),
-                purpose,
-                category,
-                recipient,
-                before: old,
-                after: new.decision,
-            });
         }
     }
     (changes, false)
-}
-
-fn collect_triples(registry: &Registry, triples: &mut BTreeSet<(String, String, String)>) {
-    for purpose in &registry.purposes {
-        let categories: BTreeSet<&String> = purpose
-            .categories
-            .iter()
-            .chain(
-                purpose
-                    .engagements
-                    .iter()
-                    .flat_map(|engagement| &engagement.categories),
-            )
-            .collect();
-        for engagement in &purpose.engagements {
-            for category in &categories {
-                triples.insert((
-                    purpose.id.clone(),
-                    (*category).clone(),
-                    engagement.recipient.clone(),
-                ));
-            }
-        }
-    }
 }

@@ -1322,3 +1322,37 @@ mod monotonic {
         }
     }
 }
+
+#[test]
+fn a_comparison_stops_at_its_limits_and_when_cancelled() {
+    use std::sync::atomic::AtomicBool;
+
+    use crate::domain::diff::{DiffLimits, decision_changes};
+    let after = policy();
+    let at = ts(NOW);
+    let unbounded = DiffLimits {
+        changes: usize::MAX,
+        questions: usize::MAX,
+    };
+    let (all, truncated) = decision_changes(None, &after, at, unbounded, &AtomicBool::new(false));
+    assert!(!truncated);
+    assert!(all.len() > 3, "{}", all.len());
+    let few = DiffLimits {
+        changes: 3,
+        questions: usize::MAX,
+    };
+    let (listed, truncated) = decision_changes(None, &after, at, few, &AtomicBool::new(false));
+    assert!(truncated);
+    assert_eq!(listed, all[..3]);
+    let asked_little = DiffLimits {
+        changes: usize::MAX,
+        questions: 1,
+    };
+    let (_, truncated) = decision_changes(None, &after, at, asked_little, &AtomicBool::new(false));
+    assert!(truncated);
+    let (none, truncated) = decision_changes(None, &after, at, unbounded, &AtomicBool::new(true));
+    assert!(
+        truncated && none.is_empty(),
+        "a cancelled comparison asks nothing"
+    );
+}

@@ -719,3 +719,166 @@ async fn event_streams_are_limited_and_one_read_feeds_every_watcher() {
     };
     drop(reopened);
 }
+
+/// 146 KB of YAML that names 1,000 categories and 1,000 recipients in each of 20 purposes,
+/// through aliases: 20 million questions to a naive comparison.
+fn alias_bomb() -> String {
+    let mut text = String::from(
+        "version: 1\norganisation:\n  id: bomb\n  legal_name: Bomb SIA\n  country: LV\n  role: controller\n  source: s\ncategories:\n",
+    );
+    for index in 0..1000 {
+        text.push_str(&format!(
+            "  - {{key: user.c{index}, name: C{index}, source: s}}\n"
+        ));
+    }
+    text.push_str("recipients:\n");
+    for index in 0..1000 {
+        text.push_str(&format!(
+            "  - {{id: r{index}, name: R, kind: processor, locations: [LV], agreements: [{{reference: D, source: s}}], source: s}}\n"
+        ));
+    }
+    text.push_str("purposes:\n");
+    let categories: Vec<String> = (0..1000).map(|index| format!("user.c{index}")).collect();
+    let recipients: Vec<String> = (0..1000).map(|index| format!("{{id: r{index}}}")).collect();
+    for index in 0..20 {
+        let (categories, recipients) = if index == 0 {
+            (
+                format!("&categories [{}]", categories.join(", ")),
+                format!("&recipients [{}]", recipients.join(", ")),
+            )
+        } else {
+            ("*categories".to_owned(), "*recipients".to_owned())
+        };
+        text.push_str(&format!(
+            "  - id: p{index}\n    name: P\n    legal_basis: contract\n    categories: {categories}\n    recipients: {recipients}\n    source: s\n"
+        ));
+    }
+    text
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_costly_dry_run_is_bounded_and_checks_go_on() {
+    use crate::support::{
+        TestDatabase,
+        process::{Launch, ServerProcess},
+    };
+    use purposed::proto::{
+        decision_service_client::DecisionServiceClient,
+        registry_service_client::RegistryServiceClient,
+    };
+    let database = TestDatabase::create().await;
+    let server = ServerProcess::launch(&database.url, Launch::default()).await;
+    let channel = server.channel().await;
+    let fan = RegistryServiceClient::new(channel.clone())
+        .apply_manifest(proto::ApplyManifestRequest {
+            manifest: fan_manifest(),
+            dry_run: false,
+            expected_revision: None,
+        })
+        .await;
+    fan.expect("apply the fan organisation");
+
+    let manifest = alias_bomb();
+    assert!(manifest.len() < 200_000, "{} bytes", manifest.len());
+    let mut registry = RegistryServiceClient::new(channel.clone());
+    let started = std::time::Instant::now();
+    let dry_run = tokio::spawn(async move {
+        registry
+            .apply_manifest(proto::ApplyManifestRequest {
+                manifest,
+                dry_run: true,
+                expected_revision: None,
+            })
+            .await
+    });
+    // Checks while the dry run works: each answered, and quickly.
+    let mut decision = DecisionServiceClient::new(channel.clone());
+    let mut slowest = std::time::Duration::ZERO;
+    let mut answered = 0;
+    while !dry_run.is_finished() {
+        let started = std::time::Instant::now();
+        decision
+            .check(proto::CheckRequest {
+                organisation: "fan".into(),
+                purpose: "service".into(),
+                category: "user.contact.email".into(),
+                recipient: "p0".into(),
+                ..Default::default()
+            })
+            .await
+            .expect("a Check during the dry run");
+        slowest = slowest.max(started.elapsed());
+        answered += 1;
+    }
+    let answer = dry_run.await.expect("join");
+    let took = started.elapsed();
+    // The server's own deadline (limits.request_timeout_ms) is 10 s.
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "answered after {took:?}"
+    );
+    match answer {
+        Ok(response) => {
+            let response = response.into_inner();
+            assert!(
+                response.decision_changes_truncated,
+                "the comparison is cut at its limit"
+            );
+            assert!(!response.decision_changes.is_empty());
+        }
+        Err(status) => assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}"),
+    }
+    let peak = server.peak_rss_kib();
+    eprintln!(
+        "dry run: answered in {took:?}, {answered} Checks meanwhile, slowest {slowest:?}, peak RSS {peak} KiB"
+    );
+    assert!(answered > 0, "no Check answered while the dry run worked");
+    assert!(
+        slowest < std::time::Duration::from_millis(100),
+        "a Check took {slowest:?}"
+    );
+    assert!(peak < 256 * 1024, "peak RSS {peak} KiB");
+    assert_eq!(server.panics(), 0);
+}
+
+#[tokio::test]
+async fn costly_work_stops_at_the_deadline_and_at_shutdown() {
+    use crate::support::{
+        TestDatabase,
+        process::{Launch, ServerProcess},
+    };
+    use purposed::proto::registry_service_client::RegistryServiceClient;
+    let database = TestDatabase::create().await;
+    let server = ServerProcess::launch(
+        &database.url,
+        Launch {
+            env: vec![
+                ("PURPOSED_LIMITS__REQUEST_TIMEOUT_MS", "50".to_owned()),
+                ("PURPOSED_SHUTDOWN_GRACE_SECONDS", "3".to_owned()),
+            ],
+            ..Launch::default()
+        },
+    )
+    .await;
+    let mut registry = RegistryServiceClient::new(server.channel().await);
+    let mut manifest = alias_bomb();
+    // Five times the purposes: far more than 50 ms of work.
+    for index in 20..100 {
+        manifest.push_str(&format!(
+            "  - id: p{index}\n    name: P\n    legal_basis: contract\n    categories: *categories\n    recipients: *recipients\n    source: s\n"
+        ));
+    }
+    let status = registry
+        .apply_manifest(proto::ApplyManifestRequest {
+            manifest,
+            dry_run: true,
+            expected_revision: None,
+        })
+        .await
+        .expect_err("past the 50 ms deadline");
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    // Nothing keeps working after the call: the process stops within its grace.
+    server.terminate();
+    let exit = server.wait(std::time::Duration::from_secs(10)).await;
+    assert!(exit.success(), "{exit:?}");
+}

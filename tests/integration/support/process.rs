@@ -181,6 +181,17 @@ impl ServerProcess {
             .expect("reap the server")
     }
 
+    /// The most memory the process has held so far (VmHWM), in KiB.
+    pub fn peak_rss_kib(&self) -> u64 {
+        let pid = self.child.id().expect("a running server has a pid");
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in /proc/<pid>/status")
+    }
+
     /// Panics the server has reported on its log so far.
     pub fn panics(&self) -> usize {
         self.panics.load(Ordering::Relaxed)
