@@ -85,7 +85,7 @@ pub fn decision_changes(
         for category in &categories {
             for recipient in &recipients {
                 if asked == limits.questions
-                    || (asked % 1024 == 0 && cancelled.load(Ordering::Relaxed))
+                    || (asked.is_multiple_of(1024) && cancelled.load(Ordering::Relaxed))
                 {
                     return (changes, true);
                 }

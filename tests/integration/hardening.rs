@@ -325,7 +325,6 @@ async fn control_characters_in_free_text_are_refused_on_every_write_path() {
                 subject: "nul".into(),
                 purpose: "service".into(),
                 grounds: "\0".into(),
-                ..Default::default()
             })
             .await,
         "grounds",
