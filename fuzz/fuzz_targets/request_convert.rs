@@ -291,8 +291,15 @@ fn submit_rights_request(request: proto::SubmitRightsRequestRequest) {
         .and_then(convert::request_kind);
     violations.required_subject("subject", &request.subject);
     let received_at = violations.timestamp("received_at", request.received_at.as_ref());
-    for (index, purpose) in request.purposes.iter().enumerate() {
-        violations.id(&format!("purposes[{index}]"), purpose);
+    if violations.at_most("purposes", request.purposes.len(), convert::MAX_REQUEST_PURPOSES) {
+        for (index, purpose) in request.purposes.iter().enumerate() {
+            violations.id(&format!("purposes[{index}]"), purpose);
+        }
+    }
+    let purposes = convert::fold_repeats(request.purposes.clone());
+    assert!(purposes.len() <= request.purposes.len());
+    for (index, purpose) in purposes.iter().enumerate() {
+        assert!(!purposes[..index].contains(purpose), "a repeat survived the fold");
     }
     let _details = violations.text("details", request.details, MAX_TEXT_BYTES);
     let actor = violations.actor("actor", request.actor);
@@ -349,32 +356,37 @@ fn get_rights_request(request: proto::GetRightsRequestRequest) {
 fn list_rights_requests(request: proto::ListRightsRequestsRequest) {
     let mut violations = Violations::default();
     violations.id("organisation", &request.organisation);
-    let statuses: Vec<Status> = request
-        .statuses
-        .iter()
-        .enumerate()
-        .filter_map(|(index, value)| {
-            violations
-                .required::<proto::RightsRequestStatus>(&format!("statuses[{index}]"), *value)
-                .and_then(convert::status)
-        })
-        .collect();
-    let kinds: Vec<RequestKind> = request
-        .types
-        .iter()
-        .enumerate()
-        .filter_map(|(index, value)| {
-            violations
-                .required::<proto::RightsRequestType>(&format!("types[{index}]"), *value)
-                .and_then(convert::request_kind)
-        })
-        .collect();
+    let mut statuses: Vec<Status> = Vec::new();
+    if violations.at_most("statuses", request.statuses.len(), convert::MAX_FILTER_VALUES) {
+        for (index, value) in request.statuses.iter().enumerate() {
+            statuses.extend(
+                violations
+                    .required::<proto::RightsRequestStatus>(&format!("statuses[{index}]"), *value)
+                    .and_then(convert::status),
+            );
+        }
+    }
+    let mut kinds: Vec<RequestKind> = Vec::new();
+    if violations.at_most("types", request.types.len(), convert::MAX_FILTER_VALUES) {
+        for (index, value) in request.types.iter().enumerate() {
+            kinds.extend(
+                violations
+                    .required::<proto::RightsRequestType>(&format!("types[{index}]"), *value)
+                    .and_then(convert::request_kind),
+            );
+        }
+    }
     let due_before = violations.date("due_before", &request.due_before);
     let (size, after) = page_key(&mut violations, request.page_size, &request.page_token);
     if finish(violations, ()).is_some() {
         assert!((1..=convert::MAX_PAGE_SIZE).contains(&size));
         assert_eq!(statuses.len(), request.statuses.len());
         assert_eq!(kinds.len(), request.types.len());
+        assert!(statuses.len() <= convert::MAX_FILTER_VALUES);
+        assert!(kinds.len() <= convert::MAX_FILTER_VALUES);
+        let (statuses, kinds) = (convert::fold_repeats(statuses), convert::fold_repeats(kinds));
+        assert!(!statuses.is_empty() || request.statuses.is_empty());
+        assert!(!kinds.is_empty() || request.types.is_empty());
         let _ = due_before;
         if let Some(after) = after {
             let token = Page::token(&after.to_string());
