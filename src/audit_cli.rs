@@ -40,20 +40,21 @@ async fn verify(database_url: &str) -> Result<(), String> {
         .await
         .map_err(|error| format!("{}: {error}", store::redact(database_url)))?;
     for (organisation, entries) in &report.chains {
-        println!("checked organisation {organisation:?}: {entries} entries");
+        out!("checked organisation {organisation:?}: {entries} entries");
     }
     if report.organisations == 0 {
-        println!("no organisation holds data and no audit chain exists: nothing to verify");
+        out!("no organisation holds data and no audit chain exists: nothing to verify");
     }
     if report.intact() {
-        println!(
+        out!(
             "audit log intact: {} entries in {} organisations",
-            report.entries, report.organisations
+            report.entries,
+            report.organisations
         );
         return Ok(());
     }
     for problem in &report.problems {
-        println!("{problem}");
+        out!("{problem}");
     }
     Err(format!(
         "audit log damaged: {} problem(s) in {} entries of {} organisations",

@@ -1,7 +1,18 @@
 //! The `purposed` command: run the server, migrate a database, apply a manifest, or ask a
 //! running server a question.
 
+/// `println!` for the commands' output, which ends quietly on a closed stdout (see `output`).
+macro_rules! out {
+    () => {
+        $crate::output::line(format_args!(""))
+    };
+    ($($argument:tt)*) => {
+        $crate::output::line(format_args!($($argument)*))
+    };
+}
+
 mod audit_cli;
+mod output;
 mod rights_cli;
 
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
@@ -175,7 +186,6 @@ async fn main() -> ExitCode {
     // serve starts logging once it has read its settings, which may choose the format.
     if !matches!(cli.command, Command::Serve(_)) {
         telemetry::init(cli.log_format.unwrap_or_default());
-        end_quietly_on_closed_stdout();
     }
     let result = match cli.command {
         Command::Serve(args) => serve(args, cli.log_format).await,
@@ -187,18 +197,6 @@ async fn main() -> ExitCode {
         Command::Audit(command) => audit_cli::audit(command).await,
     };
     exit(result)
-}
-
-/// A command whose reader goes away (`purposed audit verify | head -1`) ends at once and
-/// silently, as command-line tools do, instead of panicking in `println!`: Rust ignores
-/// SIGPIPE, so restore its default. Sockets are unaffected (Rust sends with MSG_NOSIGNAL);
-/// the server keeps ignoring it.
-fn end_quietly_on_closed_stdout() {
-    // SAFETY: signal(2) with a valid signal number and the default disposition; no handler
-    // runs, and nothing in the commands relies on SIGPIPE being ignored.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
 }
 
 fn exit(result: Result<(), String>) -> ExitCode {
@@ -283,7 +281,7 @@ async fn open_store(database_url: &str) -> Result<Store, String> {
 
 async fn migrate(args: DatabaseArgs) -> Result<(), String> {
     open_store(&args.database_url).await?;
-    println!(
+    out!(
         "database {} is up to date",
         store::redact(&args.database_url)
     );
@@ -394,20 +392,20 @@ async fn apply(args: ApplyArgs) -> Result<(), String> {
         (true, false) => "new revision",
         (false, _) => "unchanged: same content as the latest revision",
     };
-    println!(
+    out!(
         "{what} {}: organisation {}, revision {} ({change})",
         args.file.display(),
         response.organisation,
         response.revision
     );
     if !response.warnings.is_empty() {
-        println!("warnings:");
+        out!("warnings:");
         for warning in &response.warnings {
-            println!("  {warning}");
+            out!("  {warning}");
         }
     }
     if !response.decision_changes.is_empty() {
-        println!(
+        out!(
             "decision changes ({}{}):",
             response.decision_changes.len(),
             if response.decision_changes_truncated {
@@ -417,7 +415,7 @@ async fn apply(args: ApplyArgs) -> Result<(), String> {
             }
         );
         for change in &response.decision_changes {
-            println!(
+            out!(
                 "  {} / {} / {}: {} -> {}",
                 change.purpose,
                 change.category,
@@ -460,7 +458,7 @@ async fn check(args: CheckArgs) -> Result<(), String> {
         .await
         .map_err(|status| describe(&status))?
         .into_inner();
-    println!(
+    out!(
         "{} (revision {})",
         decision_name(response.decision),
         response.revision
@@ -483,24 +481,26 @@ async fn check(args: CheckArgs) -> Result<(), String> {
         } else {
             format!(" [{}]", reason.article)
         };
-        println!("  {marker} {code}{article}: {}", reason.message);
+        out!("  {marker} {code}{article}: {}", reason.message);
         if !reason.source.is_empty() {
-            println!("      source: {}", reason.source);
+            out!("      source: {}", reason.source);
         }
     }
     if !response.transfers.is_empty() {
-        println!("transfers:");
+        out!("transfers:");
         for transfer in &response.transfers {
-            println!(
+            out!(
                 "  {} in {}: {}",
-                transfer.recipient, transfer.country, transfer.detail
+                transfer.recipient,
+                transfer.country,
+                transfer.detail
             );
         }
     }
     if !response.obligations.is_empty() {
-        println!("obligations:");
+        out!("obligations:");
         for obligation in &response.obligations {
-            println!("  {} [{}]", obligation.message, obligation.article);
+            out!("  {} [{}]", obligation.message, obligation.article);
         }
     }
     Ok(())

@@ -274,64 +274,71 @@ fn when(at: &Option<prost_types::Timestamp>) -> String {
 }
 
 fn print_request(request: &proto::RightsRequest) {
-    println!(
+    out!(
         "request {} ({}) {}{}",
         request.request_id,
         kind_name(request.r#type),
         status_name(request.status),
         if request.overdue { "  OVERDUE" } else { "" }
     );
-    println!("  subject   {}", request.subject_ref);
-    println!("  received  {}", when(&request.received_at));
+    out!("  subject   {}", request.subject_ref);
+    out!("  received  {}", when(&request.received_at));
     if request.due_on.is_empty() {
-        println!("  due       (the clock waits for identity proof)");
+        out!("  due       (the clock waits for identity proof)");
     } else {
-        println!(
+        out!(
             "  due       {} (clock started {})",
-            request.due_on, request.clock_started_on
+            request.due_on,
+            request.clock_started_on
         );
     }
     if request.extension_months > 0 {
-        println!(
+        out!(
             "  extended  by {} month(s) from {}: {}",
-            request.extension_months, request.first_due_on, request.extension_reason
+            request.extension_months,
+            request.first_due_on,
+            request.extension_reason
         );
     }
     if !request.purposes.is_empty() {
-        println!("  purposes  {}", request.purposes.join(", "));
+        out!("  purposes  {}", request.purposes.join(", "));
     }
     if request.direct_marketing {
-        println!("  objection to all direct marketing");
+        out!("  objection to all direct marketing");
     }
     if let Ok(reason) = proto::RejectionReason::try_from(request.rejection_reason)
         && reason != proto::RejectionReason::Unspecified
     {
-        println!(
+        out!(
             "  rejected  {}",
             name_of(reason.as_str_name(), "REJECTION_REASON_").to_lowercase()
         );
     }
     for note in &request.retained {
-        println!(
+        out!(
             "  kept      {} [{}]: {}",
-            note.purpose, note.article, note.reason
+            note.purpose,
+            note.article,
+            note.reason
         );
     }
     for note in &request.portable {
-        println!(
+        out!(
             "  portable  {} [{}]: {}",
-            note.purpose, note.article, note.reason
+            note.purpose,
+            note.article,
+            note.reason
         );
     }
     if !request.tasks.is_empty() {
-        println!("tasks:");
+        out!("tasks:");
         for task in &request.tasks {
             let state = if task.status() == proto::TaskStatus::Done {
                 "done"
             } else {
                 "open"
             };
-            println!(
+            out!(
                 "  #{} {} ({}) {state}; purposes: {}",
                 task.id,
                 task.recipient,
@@ -341,7 +348,7 @@ fn print_request(request: &proto::RightsRequest) {
         }
     }
     if !request.events.is_empty() {
-        println!("events:");
+        out!("events:");
         for event in &request.events {
             let kind = proto::RightsEventKind::try_from(event.kind)
                 .map(|kind| name_of(kind.as_str_name(), "RIGHTS_EVENT_KIND_"))
@@ -351,7 +358,7 @@ fn print_request(request: &proto::RightsRequest) {
             } else {
                 format!(": {}", event.note)
             };
-            println!(
+            out!(
                 "  #{} {} {kind} -> {} by {}{note}",
                 event.id,
                 when(&event.at),
@@ -382,7 +389,7 @@ pub async fn rights(command: RightsCommand) -> Result<(), String> {
                 .map_err(|status| describe(&status))?
                 .into_inner();
             if !response.created {
-                println!("(already submitted: the stored request)");
+                out!("(already submitted: the stored request)");
             }
             if let Some(request) = &response.request {
                 print_request(request);
@@ -424,7 +431,7 @@ pub async fn rights(command: RightsCommand) -> Result<(), String> {
                     .map_err(|status| describe(&status))?
                     .into_inner();
                 for request in &page.requests {
-                    println!(
+                    out!(
                         "{:<24} {:<16} {:<16} due {}{}",
                         request.request_id,
                         kind_name(request.r#type),
@@ -542,11 +549,11 @@ pub async fn subject(command: SubjectCommand) -> Result<(), String> {
     let Some(state) = state else {
         return Ok(());
     };
-    println!("subject {} at {}", state.subject_ref, state.organisation);
+    out!("subject {} at {}", state.subject_ref, state.organisation);
     if !state.birth_date.is_empty() {
-        println!("  born {}", state.birth_date);
+        out!("  born {}", state.birth_date);
     } else if state.birth_year != 0 {
-        println!("  born in {}", state.birth_year);
+        out!("  born in {}", state.birth_year);
     }
     for consent in &state.consents {
         let action = if consent.action() == proto::ConsentAction::Withdraw {
@@ -554,7 +561,7 @@ pub async fn subject(command: SubjectCommand) -> Result<(), String> {
         } else {
             "granted"
         };
-        println!(
+        out!(
             "  consent  {} {action} {}{}{}",
             when(&consent.at),
             consent.purpose,
@@ -582,7 +589,7 @@ pub async fn subject(command: SubjectCommand) -> Result<(), String> {
         } else {
             format!("; compelling grounds: {}", objection.compelling_grounds)
         };
-        println!(
+        out!(
             "  objected {} to {target}{standing}{grounds}",
             when(&objection.at)
         );
@@ -593,10 +600,10 @@ pub async fn subject(command: SubjectCommand) -> Result<(), String> {
             .as_ref()
             .map(|_| format!(", lifted {}", when(&restriction.lifted_at)))
             .unwrap_or_default();
-        println!("  restricted from {}{lifted}", when(&restriction.from));
+        out!("  restricted from {}{lifted}", when(&restriction.from));
     }
     if let Some(erasure) = &state.erasure {
-        println!("  erasure verified {}", when(&erasure.verified_at));
+        out!("  erasure verified {}", when(&erasure.verified_at));
     }
     Ok(())
 }
