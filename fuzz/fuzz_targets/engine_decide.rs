@@ -17,7 +17,6 @@ use jiff::Timestamp;
 use libfuzzer_sys::{arbitrary::Arbitrary, fuzz_target};
 use prost::Message;
 use purposed::{
-    app::CheckInput,
     domain::{
         catalog::When,
         decision::{Decision, Outcome},

@@ -59,6 +59,19 @@ fn authenticator() -> Arc<Authenticator> {
         .clone()
 }
 
+/// The gate as the server builds it, once for each way of running (its metrics persist
+/// across inputs, as a server's do across calls).
+fn gate(tokens_required: bool) -> &'static Gate {
+    static OPEN: OnceLock<Gate> = OnceLock::new();
+    static TOKENS: OnceLock<Gate> = OnceLock::new();
+    let build = |access| Gate::new(access, 4, Duration::from_secs(5), Arc::new(Metrics::new()));
+    if tokens_required {
+        TOKENS.get_or_init(|| build(Access::Tokens(authenticator())))
+    } else {
+        OPEN.get_or_init(|| build(Access::Open))
+    }
+}
+
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RUNTIME.get_or_init(|| {
@@ -195,17 +208,11 @@ fuzz_target!(|input: Input| {
         .get(http::header::AUTHORIZATION)
         .map(http::HeaderValue::len);
 
-    let access = if input.tokens_required {
-        Access::Tokens(authenticator())
-    } else {
-        Access::Open
-    };
     let behind = Behind {
         reached: Arc::new(AtomicBool::new(false)),
         with_caller: Arc::new(AtomicBool::new(false)),
     };
-    let gate = Gate::new(access, 4, Duration::from_secs(5), Arc::new(Metrics::new()));
-    let mut gated = gate.layer(behind.clone());
+    let mut gated = gate(input.tokens_required).layer(behind.clone());
     let response = runtime()
         .block_on(gated.call(request))
         .unwrap_or_else(|never| match never {});
