@@ -120,7 +120,11 @@ enum Token {
     /// `Bearer ` and a string.
     Bearer(String),
     /// A token signed with the server's secret, expiring in an hour or an hour ago.
-    Signed { expired: bool, scope: String, pad: u16 },
+    Signed {
+        expired: bool,
+        scope: String,
+        pad: u16,
+    },
 }
 
 #[derive(Arbitrary, Debug)]
@@ -170,7 +174,10 @@ fuzz_target!(|input: Input| {
     }
     let filler = (input.filler % (64 * 1024)) as usize;
     if filler > 0 {
-        headers.insert("x-filler", http::HeaderValue::from_str(&"f".repeat(filler)).expect("ascii"));
+        headers.insert(
+            "x-filler",
+            http::HeaderValue::from_str(&"f".repeat(filler)).expect("ascii"),
+        );
     }
     let mut sent_token = None;
     match &input.token {
@@ -186,7 +193,11 @@ fuzz_target!(|input: Input| {
                 sent_token = Some(token.clone());
             }
         }
-        Token::Signed { expired, scope, pad } => {
+        Token::Signed {
+            expired,
+            scope,
+            pad,
+        } => {
             let now = jiff::Timestamp::now().as_second();
             let exp = if *expired { now - 3600 } else { now + 3600 };
             let claims = serde_json::json!({
@@ -232,7 +243,10 @@ fuzz_target!(|input: Input| {
         .expect("every answer of a gated path carries a gRPC status");
     assert_ne!(code, Code::OutOfRange);
     if reached {
-        assert!(behind.with_caller.load(Ordering::SeqCst), "reached without a caller");
+        assert!(
+            behind.with_caller.load(Ordering::SeqCst),
+            "reached without a caller"
+        );
         assert!(size <= MAX_HEADER_BYTES, "reached with {size} header bytes");
         if input.tokens_required {
             let token = sent_token.expect("reached without a bearer token");
