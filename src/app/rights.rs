@@ -154,7 +154,11 @@ impl App {
                     ));
                 }
             }
-            _ => {
+            RequestKind::Access
+            | RequestKind::Rectification
+            | RequestKind::Erasure
+            | RequestKind::Restriction
+            | RequestKind::Portability => {
                 if !input.purposes.is_empty() || input.direct_marketing {
                     violations.push(FieldViolation::new(
                         "purposes",
@@ -173,11 +177,13 @@ impl App {
                 continue;
             };
             match input.kind {
-                RequestKind::WithdrawConsent if !purpose.rests_on_consent() => {
-                    violations.push(FieldViolation::new(
-                        field,
-                        format!("purpose {id:?} does not rest on consent"),
-                    ));
+                RequestKind::WithdrawConsent => {
+                    if !purpose.rests_on_consent() {
+                        violations.push(FieldViolation::new(
+                            field,
+                            format!("purpose {id:?} does not rest on consent"),
+                        ));
+                    }
                 }
                 RequestKind::Objection => {
                     let target = super::ObjectionTarget::Purpose(id.clone());
@@ -185,7 +191,12 @@ impl App {
                         violations.push(FieldViolation::new(field, error.to_string()));
                     }
                 }
-                _ => {}
+                // Refused above when they name purposes.
+                RequestKind::Access
+                | RequestKind::Rectification
+                | RequestKind::Erasure
+                | RequestKind::Restriction
+                | RequestKind::Portability => {}
             }
         }
         if violations.is_empty() {
@@ -279,7 +290,11 @@ impl App {
                     "the objection applies at once; compelling grounds, if any, are recorded by rejecting the request with them (Art. 21(1))".to_owned(),
                 ));
             }
-            _ => events.push(event(
+            RequestKind::Access
+            | RequestKind::Rectification
+            | RequestKind::Erasure
+            | RequestKind::Restriction
+            | RequestKind::Portability => events.push(event(
                 EventKind::Submitted,
                 Status::Received,
                 &input.actor,
@@ -542,7 +557,13 @@ impl App {
                         .extend(portable.into_iter().map(|note| (NoteKind::Portable, note)));
                 }
             }
-            _ => {}
+            // Nothing is written on verification: an access is answered from the state, a
+            // rectification by the recipients' tasks below, and a withdrawal or objection
+            // took effect on submission.
+            RequestKind::Access
+            | RequestKind::Rectification
+            | RequestKind::Objection
+            | RequestKind::WithdrawConsent => {}
         }
         if request.kind.notifies_recipients() {
             let (tasks, retained) = rights::fan_out(request.kind, registry, state);
@@ -590,7 +611,12 @@ impl App {
         )
         .map_err(|refused| match refused {
             rights::ExtensionRefused::Length(_) => Error::invalid("months", refused.to_string()),
-            _ => Error::FailedPrecondition(format!("rights request {request_id:?}: {refused}")),
+            rights::ExtensionRefused::AlreadyExtended
+            | rights::ExtensionRefused::TooLate(_)
+            | rights::ExtensionRefused::ClockNotStarted
+            | rights::ExtensionRefused::Closed(_) => {
+                Error::FailedPrecondition(format!("rights request {request_id:?}: {refused}"))
+            }
         })?;
         let due = clock.due(country);
         let note = format!(

@@ -80,6 +80,14 @@ impl Violations {
         }
     }
 
+    /// The value of a required field, once every field is valid: a missing one has left its
+    /// own violation already, and is named again should a caller forget to record it.
+    pub fn into_required<T>(self, value: Option<T>, field: &str) -> Result<T, crate::error::Error> {
+        self.into_result(value)?.ok_or_else(|| {
+            crate::error::Error::InvalidArgument(vec![FieldViolation::new(field, "must be set")])
+        })
+    }
+
     /// An id of the registry (organisation, purpose, recipient, condition).
     pub fn id(&mut self, field: &str, value: &str) {
         if value.is_empty() {
@@ -394,48 +402,17 @@ pub fn decision(decision: Decision) -> proto::Decision {
     }
 }
 
-pub fn reason_code(code: ReasonCode) -> proto::ReasonCode {
-    use proto::ReasonCode as P;
-    match code {
-        ReasonCode::UnknownOrganisation => P::UnknownOrganisation,
-        ReasonCode::UnknownPurpose => P::UnknownPurpose,
-        ReasonCode::UnknownCategory => P::UnknownCategory,
-        ReasonCode::UnknownRecipient => P::UnknownRecipient,
-        ReasonCode::NoLegalBasis => P::NoLegalBasis,
-        ReasonCode::CategoryNotDeclared => P::CategoryNotDeclared,
-        ReasonCode::SpecialCategoryWithoutCondition => P::SpecialCategoryWithoutCondition,
-        ReasonCode::RecipientNotEngaged => P::RecipientNotEngaged,
-        ReasonCode::NoProcessingAgreement => P::NoProcessingAgreement,
-        ReasonCode::SubprocessorNotAuthorised => P::SubprocessorNotAuthorised,
-        ReasonCode::TransferWithoutSafeguard => P::TransferWithoutSafeguard,
-        ReasonCode::ConsentMissing => P::ConsentMissing,
-        ReasonCode::ConsentWithdrawn => P::ConsentWithdrawn,
-        ReasonCode::BelowConsentAge => P::BelowConsentAge,
-        ReasonCode::ObjectionActive => P::ObjectionActive,
-        ReasonCode::RestrictionActive => P::RestrictionActive,
-        ReasonCode::ErasureRequested => P::ErasureRequested,
-        ReasonCode::RetentionExpired => P::RetentionExpired,
-        ReasonCode::LegalBasis => P::LegalBasis,
-        ReasonCode::SpecialCategoryCondition => P::SpecialCategoryCondition,
-        ReasonCode::ProcessingAgreement => P::ProcessingAgreement,
-        ReasonCode::ProcessingInEea => P::ProcessingInEea,
-        ReasonCode::TransferAdequacy => P::TransferAdequacy,
-        ReasonCode::TransferScc => P::TransferScc,
-        ReasonCode::TransferDpf => P::TransferDpf,
-        ReasonCode::TransferBcr => P::TransferBcr,
-        ReasonCode::TransferCodeOfConduct => P::TransferCodeOfConduct,
-        ReasonCode::TransferCertification => P::TransferCertification,
-        ReasonCode::ConsentGiven => P::ConsentGiven,
-        ReasonCode::ParentalConsent => P::ParentalConsent,
-        ReasonCode::CompellingGrounds => P::CompellingGrounds,
-        ReasonCode::StorageOnly => P::StorageOnly,
-        ReasonCode::LegalObligationExemption => P::LegalObligationExemption,
-        ReasonCode::InHouse => P::InHouse,
-        ReasonCode::ConsentRequired => P::ConsentRequired,
-        ReasonCode::NoObjectionRequired => P::NoObjectionRequired,
-        ReasonCode::EngagementCondition => P::EngagementCondition,
-    }
+macro_rules! wire_reason_codes {
+    ($($code:ident => $name:literal,)*) => {
+        pub fn reason_code(code: ReasonCode) -> proto::ReasonCode {
+            match code {
+                $(ReasonCode::$code => proto::ReasonCode::$code,)*
+            }
+        }
+    };
 }
+
+crate::domain::decision::with_reason_codes!(wire_reason_codes);
 
 fn effect(effect: Effect) -> proto::ReasonEffect {
     match effect {
@@ -1242,7 +1219,18 @@ mod tests {
                 Effect::Condition => 60..90,
             };
             assert!(range.contains(&number), "{code:?} is {number}");
+            // The domain's name is the wire's, which the metrics label with.
+            assert_eq!(
+                proto::ReasonCode::from_str_name(&format!("REASON_CODE_{}", code.name())),
+                Some(wire),
+                "{code:?}"
+            );
         }
+        // Every wire code but UNSPECIFIED is one of the domain's.
+        let wire_codes = (1..100)
+            .filter(|number| proto::ReasonCode::try_from(*number).is_ok())
+            .count();
+        assert_eq!(wire_codes, ReasonCode::ALL.len());
     }
 
     #[test]

@@ -13,7 +13,7 @@ mod subject;
 
 use std::sync::{Arc, OnceLock};
 
-use tonic::{Request, Status};
+use tonic::Request;
 
 pub use bench::NoopApi;
 pub use decision::DecisionApi;
@@ -22,7 +22,7 @@ pub use registry::RegistryApi;
 pub use rights::RightsApi;
 pub use subject::SubjectApi;
 
-use crate::{app::App, auth::Caller};
+use crate::{app::App, auth::Caller, error::Error};
 
 /// The application once start-up has loaded it; until then every call is UNAVAILABLE.
 #[derive(Clone, Default)]
@@ -34,19 +34,19 @@ impl Ready {
         let _first = self.0.set(app);
     }
 
-    pub fn get(&self) -> Result<&Arc<App>, Status> {
+    pub fn get(&self) -> Result<&Arc<App>, Error> {
         self.0.get().ok_or_else(|| {
-            Status::unavailable("purposed is starting: the registry is not loaded yet")
+            Error::Unavailable("purposed is starting: the registry is not loaded yet".to_owned())
         })
     }
 }
 
 /// The caller the gate authenticated, and the message. Every service behind the gate gets
 /// one; a request without is refused rather than trusted.
-pub(crate) fn authenticated<T>(request: Request<T>) -> Result<(Caller, T), Status> {
+pub(crate) fn authenticated<T>(request: Request<T>) -> Result<(Caller, T), Error> {
     let (_, mut extensions, message) = request.into_parts();
-    let caller = extensions
-        .remove::<Caller>()
-        .ok_or_else(|| Status::unauthenticated("no caller: the request bypassed the gate"))?;
+    let caller = extensions.remove::<Caller>().ok_or_else(|| {
+        Error::Unauthenticated("no caller: the request bypassed the gate".to_owned())
+    })?;
     Ok((caller, message))
 }

@@ -70,9 +70,8 @@ impl proto::rights_service_server::RightsService for RightsApi {
         }
         let details = violations.text("details", request.details, MAX_TEXT_BYTES);
         let actor = violations.actor("actor", request.actor);
-        let kind = violations.into_result(kind)?;
+        let kind = violations.into_required(kind, "type")?;
         caller.require(Scope::Rights, &request.organisation)?;
-        let kind = kind.ok_or_else(|| Status::invalid_argument("type: must be set"))?;
         let outcome = app
             .submit_rights_request(RequestInput {
                 organisation: request.organisation,
@@ -187,9 +186,8 @@ impl proto::rights_service_server::RightsService for RightsApi {
             .and_then(convert::rejection_reason);
         let actor = violations.actor("actor", request.actor);
         let note = violations.text("note", request.note, MAX_TEXT_BYTES);
-        let status = violations.into_result(status)?;
+        let status = violations.into_required(status, "status")?;
         caller.require(Scope::Rights, &request.organisation)?;
-        let status = status.ok_or_else(|| Status::invalid_argument("status: must be set"))?;
         let moved = app
             .transition_rights_request(TransitionInput {
                 organisation: request.organisation,

@@ -46,11 +46,8 @@ impl proto::subject_service_server::SubjectService for SubjectApi {
         let at = violations.timestamp("at", request.at.as_ref());
         let notice_version = violations.text("notice_version", request.notice_version, 200);
         let source = violations.text("source", request.source, MAX_TEXT_BYTES);
-        let action = violations.into_result(action)?;
+        let action = violations.into_required(action, "action")?;
         caller.require(Scope::Subjects, &request.organisation)?;
-        let Some(action) = action else {
-            return Err(Status::invalid_argument("action: must be set"));
-        };
         let written = app
             .record_consent(
                 &request.organisation,
@@ -152,13 +149,8 @@ impl proto::subject_service_server::SubjectService for SubjectApi {
         violations.id("organisation", &request.organisation);
         violations.required_subject("subject", &request.subject);
         let birth = violations.birth(&request.birth_date, request.birth_year);
-        let birth = violations.into_result(birth)?;
+        let birth = violations.into_required(birth, "birth_date")?;
         caller.require(Scope::Subjects, &request.organisation)?;
-        let Some(birth) = birth else {
-            return Err(Status::invalid_argument(
-                "birth_date: give a birth date or a birth year",
-            ));
-        };
         let written = app
             .set_birth(&request.organisation, &request.subject, birth)
             .await?;
