@@ -6,6 +6,7 @@ pub mod codec;
 pub mod convert;
 mod decision;
 mod gate;
+pub mod parse;
 mod registry;
 mod rights;
 mod status;
@@ -22,7 +23,11 @@ pub use registry::RegistryApi;
 pub use rights::RightsApi;
 pub use subject::SubjectApi;
 
-use crate::{app::App, auth::Caller, error::Error};
+use crate::{
+    app::{App, Limits},
+    auth::Caller,
+    error::Error,
+};
 
 /// The application once start-up has loaded it; until then every call is UNAVAILABLE.
 #[derive(Clone, Default)]
@@ -38,6 +43,22 @@ impl Ready {
         self.0.get().ok_or_else(|| {
             Error::Unavailable("purposed is starting: the registry is not loaded yet".to_owned())
         })
+    }
+}
+
+impl Ready {
+    /// The first steps of every handler: the application once loaded, the caller the gate
+    /// authenticated, and the message parsed by `parse` (INVALID_ARGUMENT naming every bad
+    /// field). The handler then authorises, calls the application and encodes.
+    pub(crate) fn begin<T, I>(
+        &self,
+        request: Request<T>,
+        parse: fn(T, &Limits) -> Result<I, Error>,
+    ) -> Result<(&Arc<App>, Caller, I), Error> {
+        let app = self.get()?;
+        let (caller, message) = authenticated(request)?;
+        let input = parse(message, app.limits())?;
+        Ok((app, caller, input))
     }
 }
 
