@@ -920,7 +920,11 @@ async fn a_subject_read_back_by_the_follower_never_undoes_a_later_write() {
                 .await
                 .expect("withdraw");
         }
-        let answer = decision.check(question()).await.expect("check").into_inner();
+        let answer = decision
+            .check(question())
+            .await
+            .expect("check")
+            .into_inner();
         let expected = if objecting {
             proto::Decision::Deny
         } else {
