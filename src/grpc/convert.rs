@@ -38,6 +38,26 @@ pub const MAX_CONDITIONS: usize = 64;
 pub const DEFAULT_PAGE_SIZE: usize = 100;
 pub const MAX_PAGE_SIZE: usize = 1000;
 
+/// A domain enum and its wire twin, variant for variant (the wire's UNSPECIFIED is `None`):
+/// both directions from one list, each match exhaustive, so a variant missing on either side
+/// does not compile.
+macro_rules! wire_enum {
+    ($domain:ident <=> proto::$wire:ident, $from_wire:ident, $to_wire:ident, [$($variant:ident),* $(,)?]) => {
+        pub fn $from_wire(value: proto::$wire) -> Option<$domain> {
+            match value {
+                proto::$wire::Unspecified => None,
+                $(proto::$wire::$variant => Some($domain::$variant),)*
+            }
+        }
+
+        pub fn $to_wire(value: $domain) -> proto::$wire {
+            match value {
+                $($domain::$variant => proto::$wire::$variant,)*
+            }
+        }
+    };
+}
+
 /// Most values of a filter over an enum (statuses, types); repeats fold into one.
 pub const MAX_FILTER_VALUES: usize = 32;
 /// Most purposes one rights request names; repeats fold into one.
@@ -858,20 +878,9 @@ impl Violations {
     }
 }
 
-pub fn consent_action(value: proto::ConsentAction) -> Option<ConsentAction> {
-    match value {
-        proto::ConsentAction::Unspecified => None,
-        proto::ConsentAction::Grant => Some(ConsentAction::Grant),
-        proto::ConsentAction::Withdraw => Some(ConsentAction::Withdraw),
-    }
-}
-
-fn consent_action_out(action: ConsentAction) -> proto::ConsentAction {
-    match action {
-        ConsentAction::Grant => proto::ConsentAction::Grant,
-        ConsentAction::Withdraw => proto::ConsentAction::Withdraw,
-    }
-}
+wire_enum!(ConsentAction <=> proto::ConsentAction, consent_action, consent_action_out, [
+    Grant, Withdraw,
+]);
 
 pub fn subject_state(
     organisation: &str,
@@ -943,78 +952,21 @@ pub fn subject_state(
     }
 }
 
-pub fn request_kind(value: proto::RightsRequestType) -> Option<RequestKind> {
-    match value {
-        proto::RightsRequestType::Unspecified => None,
-        proto::RightsRequestType::Access => Some(RequestKind::Access),
-        proto::RightsRequestType::Rectification => Some(RequestKind::Rectification),
-        proto::RightsRequestType::Erasure => Some(RequestKind::Erasure),
-        proto::RightsRequestType::Restriction => Some(RequestKind::Restriction),
-        proto::RightsRequestType::Portability => Some(RequestKind::Portability),
-        proto::RightsRequestType::Objection => Some(RequestKind::Objection),
-        proto::RightsRequestType::WithdrawConsent => Some(RequestKind::WithdrawConsent),
-    }
-}
+wire_enum!(RequestKind <=> proto::RightsRequestType, request_kind, request_kind_out, [
+    Access, Rectification, Erasure, Restriction, Portability, Objection, WithdrawConsent,
+]);
 
-pub fn request_kind_out(kind: RequestKind) -> proto::RightsRequestType {
-    match kind {
-        RequestKind::Access => proto::RightsRequestType::Access,
-        RequestKind::Rectification => proto::RightsRequestType::Rectification,
-        RequestKind::Erasure => proto::RightsRequestType::Erasure,
-        RequestKind::Restriction => proto::RightsRequestType::Restriction,
-        RequestKind::Portability => proto::RightsRequestType::Portability,
-        RequestKind::Objection => proto::RightsRequestType::Objection,
-        RequestKind::WithdrawConsent => proto::RightsRequestType::WithdrawConsent,
-    }
-}
+wire_enum!(Status <=> proto::RightsRequestStatus, status, status_out, [
+    Received, IdentityPending, Verified, InProgress, Completed, Rejected, Cancelled,
+]);
 
-pub fn status(value: proto::RightsRequestStatus) -> Option<Status> {
-    match value {
-        proto::RightsRequestStatus::Unspecified => None,
-        proto::RightsRequestStatus::Received => Some(Status::Received),
-        proto::RightsRequestStatus::IdentityPending => Some(Status::IdentityPending),
-        proto::RightsRequestStatus::Verified => Some(Status::Verified),
-        proto::RightsRequestStatus::InProgress => Some(Status::InProgress),
-        proto::RightsRequestStatus::Completed => Some(Status::Completed),
-        proto::RightsRequestStatus::Rejected => Some(Status::Rejected),
-        proto::RightsRequestStatus::Cancelled => Some(Status::Cancelled),
-    }
-}
-
-fn status_out(status: Status) -> proto::RightsRequestStatus {
-    match status {
-        Status::Received => proto::RightsRequestStatus::Received,
-        Status::IdentityPending => proto::RightsRequestStatus::IdentityPending,
-        Status::Verified => proto::RightsRequestStatus::Verified,
-        Status::InProgress => proto::RightsRequestStatus::InProgress,
-        Status::Completed => proto::RightsRequestStatus::Completed,
-        Status::Rejected => proto::RightsRequestStatus::Rejected,
-        Status::Cancelled => proto::RightsRequestStatus::Cancelled,
-    }
-}
-
-pub fn rejection_reason(value: proto::RejectionReason) -> Option<RejectionReason> {
-    match value {
-        proto::RejectionReason::Unspecified => None,
-        proto::RejectionReason::IdentityNotVerified => Some(RejectionReason::IdentityNotVerified),
-        proto::RejectionReason::ManifestlyUnfounded => Some(RejectionReason::ManifestlyUnfounded),
-        proto::RejectionReason::Excessive => Some(RejectionReason::Excessive),
-        proto::RejectionReason::NotPortable => Some(RejectionReason::NotPortable),
-        proto::RejectionReason::ErasureException => Some(RejectionReason::ErasureException),
-        proto::RejectionReason::CompellingGrounds => Some(RejectionReason::CompellingGrounds),
-    }
-}
+wire_enum!(RejectionReason <=> proto::RejectionReason, rejection_reason, rejection_reason_wire, [
+    IdentityNotVerified, ManifestlyUnfounded, Excessive, NotPortable, ErasureException,
+    CompellingGrounds,
+]);
 
 fn rejection_reason_out(reason: Option<RejectionReason>) -> proto::RejectionReason {
-    match reason {
-        None => proto::RejectionReason::Unspecified,
-        Some(RejectionReason::IdentityNotVerified) => proto::RejectionReason::IdentityNotVerified,
-        Some(RejectionReason::ManifestlyUnfounded) => proto::RejectionReason::ManifestlyUnfounded,
-        Some(RejectionReason::Excessive) => proto::RejectionReason::Excessive,
-        Some(RejectionReason::NotPortable) => proto::RejectionReason::NotPortable,
-        Some(RejectionReason::ErasureException) => proto::RejectionReason::ErasureException,
-        Some(RejectionReason::CompellingGrounds) => proto::RejectionReason::CompellingGrounds,
-    }
+    reason.map_or(proto::RejectionReason::Unspecified, rejection_reason_wire)
 }
 
 fn event_kind(kind: EventKind) -> proto::RightsEventKind {
