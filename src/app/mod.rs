@@ -112,7 +112,7 @@ pub struct RecipientOutcome {
 }
 
 pub use cache::SubjectCache;
-pub use rights::{EventStream, ListInput, RequestInput, SubmitOutcome, TransitionInput};
+pub use rights::{EventStream, ListInput, RequestInput, Shown, SubmitOutcome, TransitionInput};
 pub use subjects::ObjectionTarget;
 pub use subjects::{ConsentInput, moment};
 

@@ -3,7 +3,7 @@ use tonic::{Request, Response, Status};
 
 use super::{Ready, convert, parse};
 use crate::{
-    app::App,
+    app::{App, Shown},
     auth::Scope,
     domain::{engine::CompiledPolicy, rights::RequestRecord},
     proto,
@@ -19,12 +19,8 @@ impl RightsApi {
     }
 }
 
-/// A request as the caller sees it, judged overdue on the organisation's today.
-fn encode(app: &App, request: &RequestRecord) -> Result<proto::RightsRequest, Status> {
-    let policy = app.policy(&request.organisation, None)?;
-    Ok(encode_with(&policy, request))
-}
-
+/// A request as the caller sees it, judged overdue on the organisation's today, under the
+/// revision the application answered with.
 fn encode_with(policy: &CompiledPolicy, request: &RequestRecord) -> proto::RightsRequest {
     let today = App::today(policy.registry().organisation.country);
     let name = |recipient: &str| {
@@ -52,10 +48,10 @@ impl proto::rights_service_server::RightsService for RightsApi {
             .ready
             .begin(request, parse::rights::submit_rights_request)?;
         caller.require(Scope::Rights, &input.organisation)?;
-        let outcome = app.submit_rights_request(input).await?;
+        let Shown { value, policy } = app.submit_rights_request(input).await?;
         Ok(Response::new(proto::SubmitRightsRequestResponse {
-            request: Some(encode(app, &outcome.request)?),
-            created: outcome.created,
+            request: Some(encode_with(&policy, &value.request)),
+            created: value.created,
         }))
     }
 
@@ -67,9 +63,9 @@ impl proto::rights_service_server::RightsService for RightsApi {
             .ready
             .begin(request, parse::rights::get_rights_request)?;
         caller.require(Scope::Rights, &of.organisation)?;
-        let found = app.rights_request(&of.organisation, &of.request_id).await?;
+        let Shown { value, policy } = app.rights_request(&of.organisation, &of.request_id).await?;
         Ok(Response::new(proto::GetRightsRequestResponse {
-            request: Some(encode(app, &found)?),
+            request: Some(encode_with(&policy, &value)),
         }))
     }
 
@@ -81,10 +77,12 @@ impl proto::rights_service_server::RightsService for RightsApi {
             .ready
             .begin(request, parse::rights::list_rights_requests)?;
         caller.require(Scope::Rights, &page.organisation)?;
-        let (requests, next) = app
+        let Shown {
+            value: (requests, next),
+            policy,
+        } = app
             .list_rights_requests(&page.organisation, &page.filters, page.after, page.size)
             .await?;
-        let policy = app.policy(&page.organisation, None)?;
         Ok(Response::new(proto::ListRightsRequestsResponse {
             requests: requests
                 .iter()
@@ -102,9 +100,9 @@ impl proto::rights_service_server::RightsService for RightsApi {
             .ready
             .begin(request, parse::rights::transition_rights_request)?;
         caller.require(Scope::Rights, &input.organisation)?;
-        let moved = app.transition_rights_request(input).await?;
+        let Shown { value, policy } = app.transition_rights_request(input).await?;
         Ok(Response::new(proto::TransitionRightsRequestResponse {
-            request: Some(encode(app, &moved)?),
+            request: Some(encode_with(&policy, &value)),
         }))
     }
 
@@ -116,7 +114,7 @@ impl proto::rights_service_server::RightsService for RightsApi {
             .ready
             .begin(request, parse::rights::extend_rights_request)?;
         caller.require(Scope::Rights, &input.of.organisation)?;
-        let extended = app
+        let Shown { value, policy } = app
             .extend_rights_request(
                 &input.of.organisation,
                 &input.of.request_id,
@@ -126,7 +124,7 @@ impl proto::rights_service_server::RightsService for RightsApi {
             )
             .await?;
         Ok(Response::new(proto::ExtendRightsRequestResponse {
-            request: Some(encode(app, &extended)?),
+            request: Some(encode_with(&policy, &value)),
         }))
     }
 
@@ -138,7 +136,10 @@ impl proto::rights_service_server::RightsService for RightsApi {
             .ready
             .begin(request, parse::rights::list_rights_tasks)?;
         caller.require(Scope::Rights, &page.organisation)?;
-        let (tasks, next) = app
+        let Shown {
+            value: (tasks, next),
+            policy,
+        } = app
             .list_rights_tasks(
                 &page.organisation,
                 page.request_id.as_deref(),
@@ -147,7 +148,6 @@ impl proto::rights_service_server::RightsService for RightsApi {
                 page.size,
             )
             .await?;
-        let policy = app.policy(&page.organisation, None)?;
         Ok(Response::new(proto::ListRightsTasksResponse {
             tasks: tasks
                 .iter()
@@ -172,10 +172,13 @@ impl proto::rights_service_server::RightsService for RightsApi {
             .ready
             .begin(request, parse::rights::complete_rights_task)?;
         caller.require(Scope::Rights, &input.organisation)?;
-        let (task, parent) = app
+        let Shown {
+            value: (task, parent),
+            policy,
+        } = app
             .complete_rights_task(&input.organisation, input.task_id, &input.actor, input.note)
             .await?;
-        let encoded = encode(app, &parent)?;
+        let encoded = encode_with(&policy, &parent);
         let task = encoded
             .tasks
             .iter()
