@@ -170,9 +170,7 @@ impl Metrics {
             self.decisions
                 .get_or_create(&DecisionLabels {
                     outcome: decision,
-                    reason: crate::grpc::convert::reason_code(reason.code())
-                        .as_str_name()
-                        .trim_start_matches("REASON_CODE_"),
+                    reason: reason.code().name(),
                 })
                 .inc();
         }

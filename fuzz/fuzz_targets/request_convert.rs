@@ -1,13 +1,12 @@
-//! Every request message of the gRPC API, decoded from arbitrary bytes with prost and taken
-//! through the validation its handler runs (`grpc::convert::Violations`, `check_input`,
-//! `list_recipients_input`, and the handlers' own checks), then through the pure domain steps
-//! the application takes with the validated values before it reaches the database (the
-//! subject's pseudonym, the moment of an event, the rights deadlines in each country with a
-//! holiday calendar, paging over example registries). Every refusal goes through purposed's
-//! one `Error -> tonic::Status` mapping.
+//! Every request message of the gRPC API, decoded from arbitrary bytes with prost and parsed
+//! by the very function its handler calls (`grpc::parse::*`), then taken through the pure
+//! domain steps the application takes with the parsed input before it reaches the database
+//! (the subject's pseudonym, the moment of an event, the rights deadlines in each country
+//! with a holiday calendar, paging over example registries). Every refusal goes through
+//! purposed's one `Error -> tonic::Status` mapping, and is INVALID_ARGUMENT.
 //!
 //! Input: the first byte picks the message (modulo the number of messages), the rest is the
-//! protobuf encoding. A message that does not decode is what tonic would refuse before the
+//! protobuf encoding. A message that does not decode is what the codec refuses before the
 //! handler runs; it ends the run.
 #![no_main]
 
@@ -15,19 +14,20 @@ use jiff::Timestamp;
 use libfuzzer_sys::fuzz_target;
 use prost::Message;
 use purposed::{
+    app::Limits,
     domain::{
-        calendar,
-        rights::{Clock, RejectionReason, RequestKind, Status},
+        Spelling, calendar,
+        rights::{Clock, RequestKind, Status},
         subject::{Birth, ConsentAction, ConsentEvent, Objection, ObjectionScope, SubjectState},
     },
     error::Error,
-    grpc::convert::{self, MAX_TEXT_BYTES, Page, Violations},
+    grpc::{
+        convert::{self, Page, Violations},
+        parse,
+    },
     proto,
 };
 use purposed_fuzz::{ObjectionTarget, finish, moment, now, page_key, status};
-
-/// The server's default (`Limits::default().max_batch_checks`).
-const MAX_BATCH_CHECKS: usize = 1000;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, bytes)) = data.split_first() else {
@@ -78,23 +78,36 @@ fn decode<M: Message + Default>(bytes: &[u8], handler: fn(M)) {
     }
 }
 
+/// The server's default limits, as the handlers' parse functions get them.
+fn limits() -> Limits {
+    Limits::default()
+}
+
+/// What a handler's parse function gave: the input, or a refusal that names fields.
+fn parsed<I>(result: Result<I, Error>) -> Option<I> {
+    match result {
+        Ok(input) => Some(input),
+        Err(error) => {
+            assert!(
+                matches!(error, Error::InvalidArgument(_)),
+                "a parse refused with {error:?}"
+            );
+            status(error);
+            None
+        }
+    }
+}
+
 /// What the application derives from a validated raw subject identifier.
 fn pseudonym(organisation: &str, subject: &str) {
     let reference = purposed_fuzz::subject_key().pseudonymise(organisation, subject);
     let _ = reference.to_hex();
 }
 
-/// A handler's refusal that is not a field violation.
-fn refuse(status: tonic::Status) {
-    assert_eq!(status.code(), tonic::Code::InvalidArgument);
-}
-
 // ---- DecisionService --------------------------------------------------------------------
 
 fn check(request: proto::CheckRequest) {
-    let mut violations = Violations::default();
-    let input = convert::check_input(request, "", &mut violations);
-    if let Some(input) = finish(violations, input)
+    if let Some(input) = parsed(parse::decision::check(request, &limits()))
         && let Some(subject) = &input.subject
     {
         pseudonym(&input.organisation, subject);
@@ -103,21 +116,17 @@ fn check(request: proto::CheckRequest) {
 
 fn batch_check(request: proto::BatchCheckRequest) {
     let count = request.checks.len();
-    match convert::batch_check_inputs(request, MAX_BATCH_CHECKS) {
-        Ok(inputs) => assert_eq!(inputs.len(), count),
-        Err(error) => {
-            status(error);
-        }
+    if let Some(inputs) = parsed(parse::decision::batch_check(request, &limits())) {
+        assert_eq!(inputs.len(), count);
     }
 }
 
 fn list_recipients(request: proto::ListRecipientsRequest) {
-    let mut violations = Violations::default();
-    let input = convert::list_recipients_input(request, &mut violations);
-    if let Some((input, _include_denied)) = finish(violations, input) {
-        assert!(input.recipient.is_empty());
-        if let Some(subject) = &input.subject {
-            pseudonym(&input.organisation, subject);
+    if let Some(input) = parsed(parse::decision::list_recipients(request, &limits())) {
+        let question = input.question;
+        assert!(question.recipient.is_empty());
+        if let Some(subject) = &question.subject {
+            pseudonym(&question.organisation, subject);
         }
     }
 }
@@ -125,10 +134,13 @@ fn list_recipients(request: proto::ListRecipientsRequest) {
 // ---- RegistryService --------------------------------------------------------------------
 
 fn apply_manifest(request: proto::ApplyManifestRequest) {
+    let Some(apply) = parsed(parse::registry::apply_manifest(request, &limits())) else {
+        return;
+    };
     // The handler passes the text to App::apply, which parses it first.
-    match purposed::manifest::parse(&request.manifest, purposed::manifest::DEFAULT_MAX_BYTES) {
-        Ok(parsed) => {
-            let _ = parsed.registry.organisation.id;
+    match purposed::manifest::parse(&apply.manifest, limits().max_manifest_bytes) {
+        Ok(manifest) => {
+            let _ = manifest.registry.organisation.id;
         }
         Err(error) => {
             status(Error::from(error));
@@ -137,15 +149,11 @@ fn apply_manifest(request: proto::ApplyManifestRequest) {
 }
 
 fn get_organisation(request: proto::GetOrganisationRequest) {
-    let mut violations = Violations::default();
-    violations.id("organisation", &request.organisation);
-    finish(violations, ());
+    let _ = parsed(parse::registry::get_organisation(request, &limits()));
 }
 
 fn list_organisations(request: proto::ListOrganisationsRequest) {
-    let mut violations = Violations::default();
-    let page = violations.page(request.page_size, &request.page_token);
-    if let Some(page) = finish(violations, page) {
+    if let Some(page) = parsed(parse::registry::list_organisations(request, &limits())) {
         let mut ids: Vec<&str> = purposed_fuzz::examples()
             .iter()
             .map(|example| example.policy.registry().organisation.id.as_str())
@@ -190,13 +198,10 @@ fn take<'a>(page: &Page, keys: impl IntoIterator<Item = &'a str>) {
 }
 
 fn list_purposes(request: proto::ListPurposesRequest) {
-    let mut violations = Violations::default();
-    violations.id("organisation", &request.organisation);
-    let page = violations.page(request.page_size, &request.page_token);
-    if let Some(page) = finish(violations, page) {
-        let policy = policy_for(&request.organisation);
+    if let Some(input) = parsed(parse::registry::list_purposes(request, &limits())) {
+        let policy = policy_for(&input.at.organisation);
         take(
-            &page,
+            &input.page,
             policy
                 .registry()
                 .purposes
@@ -207,16 +212,14 @@ fn list_purposes(request: proto::ListPurposesRequest) {
 }
 
 fn list_registered_recipients(request: proto::ListRegisteredRecipientsRequest) {
-    let mut violations = Violations::default();
-    violations.id("organisation", &request.organisation);
-    let page = violations.page(request.page_size, &request.page_token);
-    let kind = violations
-        .enumeration::<proto::RecipientKind>("kind", request.kind)
-        .and_then(convert::kind_filter);
-    if let Some(page) = finish(violations, page) {
-        let policy = policy_for(&request.organisation);
+    if let Some(input) = parsed(parse::registry::list_registered_recipients(
+        request,
+        &limits(),
+    )) {
+        let policy = policy_for(&input.of.at.organisation);
+        let kind = input.kind;
         take(
-            &page,
+            &input.of.page,
             policy
                 .registry()
                 .recipients
@@ -228,14 +231,9 @@ fn list_registered_recipients(request: proto::ListRegisteredRecipientsRequest) {
 }
 
 fn list_categories(request: proto::ListCategoriesRequest) {
-    let mut violations = Violations::default();
-    violations.id("organisation", &request.organisation);
-    let page = violations.page(request.page_size, &request.page_token);
-    let sensitivity = violations
-        .enumeration::<proto::Sensitivity>("sensitivity", request.sensitivity)
-        .and_then(convert::sensitivity_filter);
-    if let Some(page) = finish(violations, page) {
-        let policy = policy_for(&request.organisation);
+    if let Some(input) = parsed(parse::registry::list_categories(request, &limits())) {
+        let (page, sensitivity) = (&input.of.page, input.sensitivity);
+        let policy = policy_for(&input.of.at.organisation);
         let mut nodes: Vec<_> = policy
             .categories()
             .iter()
@@ -250,7 +248,7 @@ fn list_categories(request: proto::ListCategoriesRequest) {
             let _ = convert::category(node, parent);
         }
         take(
-            &page,
+            page,
             policy
                 .categories()
                 .iter()
@@ -261,67 +259,46 @@ fn list_categories(request: proto::ListCategoriesRequest) {
 }
 
 fn list_revisions(request: proto::ListRevisionsRequest) {
-    let mut violations = Violations::default();
-    violations.id("organisation", &request.organisation);
-    let page = violations.page(request.page_size, &request.page_token);
-    if let Some(page) = finish(violations, page) {
+    if let Some(input) = parsed(parse::registry::list_revisions(request, &limits())) {
         // Newest first, keyed as the handler keys them.
         let keys: Vec<String> = [3_u64, 2, 1, 0]
             .iter()
             .map(|number| format!("{:020}", u64::MAX - number))
             .collect();
-        take(&page, keys.iter().map(String::as_str));
+        take(&input.page, keys.iter().map(String::as_str));
     }
 }
 
 fn get_revision(request: proto::GetRevisionRequest) {
-    let mut violations = Violations::default();
-    violations.id("organisation", &request.organisation);
-    finish(violations, ());
+    let _ = parsed(parse::registry::get_revision(request, &limits()));
 }
 
 // ---- RightsService ----------------------------------------------------------------------
 
 fn submit_rights_request(request: proto::SubmitRightsRequestRequest) {
-    let mut violations = Violations::default();
-    violations.id("organisation", &request.organisation);
-    violations.request_id("request_id", &request.request_id);
-    let kind = violations
-        .required::<proto::RightsRequestType>("type", request.r#type)
-        .and_then(convert::request_kind);
-    violations.required_subject("subject", &request.subject);
-    let received_at = violations.timestamp("received_at", request.received_at.as_ref());
-    if violations.at_most("purposes", request.purposes.len(), convert::MAX_REQUEST_PURPOSES) {
-        for (index, purpose) in request.purposes.iter().enumerate() {
-            violations.id(&format!("purposes[{index}]"), purpose);
-        }
-    }
-    let purposes = convert::fold_repeats(request.purposes.clone());
-    assert!(purposes.len() <= request.purposes.len());
-    for (index, purpose) in purposes.iter().enumerate() {
-        assert!(!purposes[..index].contains(purpose), "a repeat survived the fold");
-    }
-    let _details = violations.text("details", request.details, MAX_TEXT_BYTES);
-    let actor = violations.actor("actor", request.actor);
-    let Some(kind) = finish(violations, kind) else {
+    let named = request.purposes.len();
+    let Some(input) = parsed(parse::rights::submit_rights_request(request, &limits())) else {
         return;
     };
-    let Some(kind) = kind else {
-        refuse(tonic::Status::invalid_argument("type: must be set"));
-        return;
-    };
-    assert!(!actor.is_empty());
-    let _ = kind.article();
+    assert!(input.purposes.len() <= named.min(convert::MAX_REQUEST_PURPOSES));
+    for (index, purpose) in input.purposes.iter().enumerate() {
+        assert!(
+            !input.purposes[..index].contains(purpose),
+            "a repeat survived the fold"
+        );
+    }
+    assert!(!input.actor.is_empty());
+    let _ = input.kind.article();
     // App::submit_rights_request: the moment of receipt, the pseudonym, and the one-month
     // clock (and its extensions) in the organisation's country.
-    let received_at = match moment("received_at", received_at, now()) {
+    let received_at = match moment("received_at", input.received_at, now()) {
         Ok(at) => at,
         Err(error) => {
             status(error);
             return;
         }
     };
-    pseudonym(&request.organisation, &request.subject);
+    pseudonym(&input.organisation, &input.subject);
     deadlines(received_at);
 }
 
@@ -347,72 +324,28 @@ fn deadlines(received_at: Timestamp) {
 }
 
 fn get_rights_request(request: proto::GetRightsRequestRequest) {
-    let mut violations = Violations::default();
-    violations.id("organisation", &request.organisation);
-    violations.request_id("request_id", &request.request_id);
-    finish(violations, ());
+    let _ = parsed(parse::rights::get_rights_request(request, &limits()));
 }
 
 fn list_rights_requests(request: proto::ListRightsRequestsRequest) {
-    let mut violations = Violations::default();
-    violations.id("organisation", &request.organisation);
-    let mut statuses: Vec<Status> = Vec::new();
-    if violations.at_most("statuses", request.statuses.len(), convert::MAX_FILTER_VALUES) {
-        for (index, value) in request.statuses.iter().enumerate() {
-            statuses.extend(
-                violations
-                    .required::<proto::RightsRequestStatus>(&format!("statuses[{index}]"), *value)
-                    .and_then(convert::status),
-            );
-        }
-    }
-    let mut kinds: Vec<RequestKind> = Vec::new();
-    if violations.at_most("types", request.types.len(), convert::MAX_FILTER_VALUES) {
-        for (index, value) in request.types.iter().enumerate() {
-            kinds.extend(
-                violations
-                    .required::<proto::RightsRequestType>(&format!("types[{index}]"), *value)
-                    .and_then(convert::request_kind),
-            );
-        }
-    }
-    let due_before = violations.date("due_before", &request.due_before);
-    let (size, after) = page_key(&mut violations, request.page_size, &request.page_token);
-    if finish(violations, ()).is_some() {
-        assert!((1..=convert::MAX_PAGE_SIZE).contains(&size));
-        assert_eq!(statuses.len(), request.statuses.len());
-        assert_eq!(kinds.len(), request.types.len());
-        assert!(statuses.len() <= convert::MAX_FILTER_VALUES);
-        assert!(kinds.len() <= convert::MAX_FILTER_VALUES);
-        let (statuses, kinds) = (convert::fold_repeats(statuses), convert::fold_repeats(kinds));
-        assert!(!statuses.is_empty() || request.statuses.is_empty());
-        assert!(!kinds.is_empty() || request.types.is_empty());
-        let _ = due_before;
-        if let Some(after) = after {
-            let token = Page::token(&after.to_string());
-            let mut again = Violations::default();
-            assert_eq!(page_key(&mut again, 1, &token).1, Some(after));
-        }
+    let (statuses, types) = (request.statuses.len(), request.types.len());
+    let Some(page) = parsed(parse::rights::list_rights_requests(request, &limits())) else {
+        return;
+    };
+    assert!((1..=convert::MAX_PAGE_SIZE).contains(&page.size));
+    assert!(statuses <= convert::MAX_FILTER_VALUES && types <= convert::MAX_FILTER_VALUES);
+    // Repeats fold, but a filter given is never lost.
+    assert_eq!(page.filters.statuses.is_empty(), statuses == 0);
+    assert_eq!(page.filters.kinds.is_empty(), types == 0);
+    if let Some(after) = page.after {
+        let token = Page::token(&after.to_string());
+        let mut again = Violations::default();
+        assert_eq!(page_key(&mut again, 1, &token).1, Some(after));
     }
 }
 
 fn transition_rights_request(request: proto::TransitionRightsRequestRequest) {
-    let mut violations = Violations::default();
-    violations.id("organisation", &request.organisation);
-    violations.request_id("request_id", &request.request_id);
-    let next = violations
-        .required::<proto::RightsRequestStatus>("status", request.status)
-        .and_then(convert::status);
-    let rejection_reason = violations
-        .enumeration::<proto::RejectionReason>("rejection_reason", request.rejection_reason)
-        .and_then(convert::rejection_reason);
-    let _actor = violations.actor("actor", request.actor);
-    let _note = violations.text("note", request.note, MAX_TEXT_BYTES);
-    let Some(next) = finish(violations, next) else {
-        return;
-    };
-    let Some(next) = next else {
-        refuse(tonic::Status::invalid_argument("status: must be set"));
+    let Some(input) = parsed(parse::rights::transition_rights_request(request, &limits())) else {
         return;
     };
     // The lifecycle and the reasons' fit, as App::transition_rights_request consults them.
@@ -425,155 +358,91 @@ fn transition_rights_request(request: proto::TransitionRightsRequestRequest) {
         Status::Rejected,
         Status::Cancelled,
     ] {
-        let _ = from.may_become(next);
+        let _ = from.may_become(input.status);
     }
-    if let Some(reason) = rejection_reason {
-        let _: RejectionReason = reason;
+    if let Some(reason) = input.rejection_reason {
         let _ = reason.article();
-        for kind in [
-            RequestKind::Access,
-            RequestKind::Rectification,
-            RequestKind::Erasure,
-            RequestKind::Restriction,
-            RequestKind::Portability,
-            RequestKind::Objection,
-            RequestKind::WithdrawConsent,
-        ] {
+        for &kind in RequestKind::ALL {
             let _ = reason.fits(kind);
         }
     }
 }
 
 fn extend_rights_request(request: proto::ExtendRightsRequestRequest) {
-    let mut violations = Violations::default();
-    violations.id("organisation", &request.organisation);
-    violations.request_id("request_id", &request.request_id);
-    let months = match request.months {
-        1 | 2 => request.months as i8,
-        _ => {
-            violations.add("months", "one or two further months (Art. 12(3))");
-            0
-        }
-    };
-    let reason = violations.text("reason", request.reason, MAX_TEXT_BYTES);
-    if reason.is_none() {
-        violations.add(
-            "reason",
-            "must state why; the subject must be told (Art. 12(3))",
-        );
-    }
-    let _actor = violations.actor("actor", request.actor);
-    if finish(violations, ()).is_some() {
-        assert!((1..=2).contains(&months));
-        assert!(reason.is_some_and(|reason| !reason.is_empty()));
+    if let Some(input) = parsed(parse::rights::extend_rights_request(request, &limits())) {
+        assert!((1..=2).contains(&input.months));
+        assert!(!input.reason.is_empty());
     }
 }
 
 fn list_rights_tasks(request: proto::ListRightsTasksRequest) {
-    let mut violations = Violations::default();
-    violations.id("organisation", &request.organisation);
-    if !request.request_id.is_empty() {
-        violations.request_id("request_id", &request.request_id);
-    }
-    let (size, _after) = page_key(&mut violations, request.page_size, &request.page_token);
-    if finish(violations, ()).is_some() {
-        assert!((1..=convert::MAX_PAGE_SIZE).contains(&size));
+    if let Some(page) = parsed(parse::rights::list_rights_tasks(request, &limits())) {
+        assert!((1..=convert::MAX_PAGE_SIZE).contains(&page.size));
+        assert!(page.request_id.as_deref() != Some(""));
     }
 }
 
 fn complete_rights_task(request: proto::CompleteRightsTaskRequest) {
-    let mut violations = Violations::default();
-    violations.id("organisation", &request.organisation);
-    violations.task_id("task_id", request.task_id);
-    let _actor = violations.actor("actor", request.actor);
-    let _note = violations.text("note", request.note, MAX_TEXT_BYTES);
-    if finish(violations, ()).is_some() {
-        assert_ne!(request.task_id, 0);
+    if let Some(input) = parsed(parse::rights::complete_rights_task(request, &limits())) {
+        assert_ne!(input.task_id, 0);
     }
 }
 
 fn get_access_report(request: proto::GetAccessReportRequest) {
-    let mut violations = Violations::default();
-    violations.id("organisation", &request.organisation);
-    violations.request_id("request_id", &request.request_id);
-    finish(violations, ());
+    let _ = parsed(parse::rights::get_access_report(request, &limits()));
 }
 
 fn watch_rights_events(request: proto::WatchRightsEventsRequest) {
-    let mut violations = Violations::default();
-    violations.id("organisation", &request.organisation);
-    finish(violations, ());
+    let _ = parsed(parse::rights::watch_rights_events(request, &limits()));
 }
 
 // ---- SubjectService ---------------------------------------------------------------------
 
 fn record_consent(request: proto::RecordConsentRequest) {
-    let mut violations = Violations::default();
-    violations.id("organisation", &request.organisation);
-    violations.required_subject("subject", &request.subject);
-    violations.id("purpose", &request.purpose);
-    let action = violations
-        .required::<proto::ConsentAction>("action", request.action)
-        .and_then(convert::consent_action);
-    let at = violations.timestamp("at", request.at.as_ref());
-    let notice_version = violations.text("notice_version", request.notice_version, 200);
-    let _source = violations.text("source", request.source, MAX_TEXT_BYTES);
-    let Some(action) = finish(violations, action) else {
+    let Some(input) = parsed(parse::subject::record_consent(request, &limits())) else {
         return;
     };
-    let Some(action) = action else {
-        refuse(tonic::Status::invalid_argument("action: must be set"));
-        return;
-    };
+    let (of, consent) = (input.of, input.consent);
     // App::record_consent: the moment, the pseudonym and the consent event.
-    let at = match moment("at", at, now()) {
+    let at = match moment("at", consent.at, now()) {
         Ok(at) => at,
         Err(error) => {
             status(error);
             return;
         }
     };
-    pseudonym(&request.organisation, &request.subject);
+    pseudonym(&of.organisation, &of.subject);
     let state = SubjectState {
         consents: vec![ConsentEvent {
-            purpose: request.purpose.as_str().into(),
-            action,
+            purpose: consent.purpose.as_str().into(),
+            action: consent.action,
             at,
-            notice_version: notice_version.as_deref().map(Into::into),
-            parental: request.parental,
+            notice_version: consent.notice_version.as_deref().map(Into::into),
+            parental: consent.parental,
         }],
         ..SubjectState::default()
     };
     assert_eq!(
-        state.ever_consented(&request.purpose),
-        action == ConsentAction::Grant
+        state.ever_consented(&consent.purpose),
+        consent.action == ConsentAction::Grant
     );
-    let _ = state.consent(&request.purpose, at);
+    let _ = state.consent(&consent.purpose, at);
 }
 
 fn record_objection(request: proto::RecordObjectionRequest) {
-    let mut violations = Violations::default();
-    violations.id("organisation", &request.organisation);
-    violations.required_subject("subject", &request.subject);
-    let target = purposed_fuzz::objection_target(
-        &mut violations,
-        request.direct_marketing,
-        &request.purpose,
-    );
-    let at = violations.timestamp("at", request.at.as_ref());
-    let Some(target) = finish(violations, target) else {
+    let Some(input) = parsed(parse::subject::record_objection(request, &limits())) else {
         return;
     };
     // App::record_objection: the moment, the pseudonym and the objection.
-    let at = match moment("at", at, now()) {
+    let at = match moment("at", input.at, now()) {
         Ok(at) => at,
         Err(error) => {
             status(error);
             return;
         }
     };
-    pseudonym(&request.organisation, &request.subject);
-    let scope = match &target {
+    pseudonym(&input.of.organisation, &input.of.subject);
+    let scope = match &input.target {
         ObjectionTarget::DirectMarketing => ObjectionScope::DirectMarketing,
         ObjectionTarget::Purpose(purpose) => ObjectionScope::Purpose(purpose.as_str().into()),
     };
@@ -587,47 +456,26 @@ fn record_objection(request: proto::RecordObjectionRequest) {
 }
 
 fn withdraw_objection(request: proto::WithdrawObjectionRequest) {
-    let mut violations = Violations::default();
-    violations.id("organisation", &request.organisation);
-    violations.required_subject("subject", &request.subject);
-    let target = purposed_fuzz::objection_target(
-        &mut violations,
-        request.direct_marketing,
-        &request.purpose,
-    );
-    if finish(violations, target).is_some() {
-        pseudonym(&request.organisation, &request.subject);
+    if let Some(input) = parsed(parse::subject::withdraw_objection(request, &limits())) {
+        pseudonym(&input.of.organisation, &input.of.subject);
     }
 }
 
 fn record_compelling_grounds(request: proto::RecordCompellingGroundsRequest) {
-    let mut violations = Violations::default();
-    violations.id("organisation", &request.organisation);
-    violations.required_subject("subject", &request.subject);
-    violations.id("purpose", &request.purpose);
-    let grounds = violations.text("grounds", request.grounds, MAX_TEXT_BYTES);
-    if grounds.is_none() {
-        violations.add("grounds", "must state the grounds");
-    }
-    if finish(violations, ()).is_some() {
-        pseudonym(&request.organisation, &request.subject);
+    if let Some(input) = parsed(parse::subject::record_compelling_grounds(
+        request,
+        &limits(),
+    )) {
+        assert!(!input.grounds.is_empty());
+        pseudonym(&input.of.organisation, &input.of.subject);
     }
 }
 
 fn set_birth(request: proto::SetBirthRequest) {
-    let mut violations = Violations::default();
-    violations.id("organisation", &request.organisation);
-    violations.required_subject("subject", &request.subject);
-    let birth = violations.birth(&request.birth_date, request.birth_year);
-    let Some(birth) = finish(violations, birth) else {
+    let Some(input) = parsed(parse::subject::set_birth(request, &limits())) else {
         return;
     };
-    let Some(birth) = birth else {
-        refuse(tonic::Status::invalid_argument(
-            "birth_date: give a birth date or a birth year",
-        ));
-        return;
-    };
+    let birth = input.birth;
     // App::set_birth refuses a birth in the future; the engine then reads ages from it at
     // any moment a question names.
     let today = now().to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
@@ -639,7 +487,7 @@ fn set_birth(request: proto::SetBirthRequest) {
         status(Error::invalid(field, "is in the future"));
         return;
     }
-    pseudonym(&request.organisation, &request.subject);
+    pseudonym(&input.of.organisation, &input.of.subject);
     let state = SubjectState {
         birth: Some(birth),
         ..SubjectState::default()
@@ -650,26 +498,14 @@ fn set_birth(request: proto::SetBirthRequest) {
 }
 
 fn lift_restriction(request: proto::LiftRestrictionRequest) {
-    let mut violations = Violations::default();
-    violations.id("organisation", &request.organisation);
-    violations.required_subject("subject", &request.subject);
-    let note = violations.text("note", request.note, MAX_TEXT_BYTES);
-    if note.is_none() {
-        violations.add(
-            "note",
-            "must say why and how the subject was told (Art. 18(3))",
-        );
-    }
-    if finish(violations, ()).is_some() {
-        pseudonym(&request.organisation, &request.subject);
+    if let Some(input) = parsed(parse::subject::lift_restriction(request, &limits())) {
+        assert!(!input.note.is_empty());
+        pseudonym(&input.of.organisation, &input.of.subject);
     }
 }
 
 fn get_subject_state(request: proto::GetSubjectStateRequest) {
-    let mut violations = Violations::default();
-    violations.id("organisation", &request.organisation);
-    violations.required_subject("subject", &request.subject);
-    if finish(violations, ()).is_some() {
-        pseudonym(&request.organisation, &request.subject);
+    if let Some(of) = parsed(parse::subject::get_subject_state(request, &limits())) {
+        pseudonym(&of.organisation, &of.subject);
     }
 }

@@ -1,6 +1,6 @@
 //! Shared pieces of purposed's fuzz targets: the example manifests compiled once, a fixed
-//! clock, a fixed subject key, and the handlers' validators that the targets call as the
-//! handlers do.
+//! clock, a fixed subject key, and helpers the targets share (the handlers' own parsing is
+//! `purposed::grpc::parse`, which the targets call directly).
 
 use std::sync::{Arc, OnceLock};
 

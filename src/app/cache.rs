@@ -509,3 +509,23 @@ fn decode(bytes: &[u8], purposes: &[Arc<str>]) -> Result<SubjectState, Undecodab
 #[cfg(test)]
 #[path = "cache_tests.rs"]
 mod tests;
+
+/// Locks that order the refreshes of one subject's entry (see `App::refresh_subject`),
+/// striped by pseudonym: a pseudonym is uniformly random, so 64 stripes keep unrelated
+/// subjects from waiting on each other.
+pub struct RefreshLocks([tokio::sync::Mutex<()>; SHARDS]);
+
+impl Default for RefreshLocks {
+    fn default() -> RefreshLocks {
+        RefreshLocks(std::array::from_fn(|_| tokio::sync::Mutex::new(())))
+    }
+}
+
+impl RefreshLocks {
+    /// The subject's lock (a pseudonym is of one organisation already).
+    pub async fn lock(&self, subject: SubjectRef) -> tokio::sync::MutexGuard<'_, ()> {
+        self.0[usize::from(subject.as_bytes()[0]) % SHARDS]
+            .lock()
+            .await
+    }
+}

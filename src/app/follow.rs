@@ -90,11 +90,7 @@ impl App {
                 tracing::warn!(organisation = %organisation, "audit entry names a malformed pseudonym");
                 continue;
             };
-            let history = self.store.subject_history(organisation, subject).await?;
-            let state = history.state();
-            self.subjects
-                .update(organisation, subject, |current| *current = state)
-                .map_err(|error| Error::Internal(error.to_string()))?;
+            self.refresh_subject(organisation, subject).await?;
         }
         if reload.requests {
             self.bump_rights_events();

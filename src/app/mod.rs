@@ -112,7 +112,7 @@ pub struct RecipientOutcome {
 }
 
 pub use cache::SubjectCache;
-pub use rights::{EventStream, ListInput, RequestInput, SubmitOutcome, TransitionInput};
+pub use rights::{EventStream, ListInput, RequestInput, Shown, SubmitOutcome, TransitionInput};
 pub use subjects::ObjectionTarget;
 pub use subjects::{ConsentInput, moment};
 
@@ -126,6 +126,8 @@ pub struct App {
     limits: Limits,
     subject_key: SubjectKey,
     subjects: SubjectCache,
+    /// Orders the refreshes of a subject's cached state.
+    refreshing: cache::RefreshLocks,
     /// Bumped after every write of rights events, to wake their watchers.
     rights_events: watch::Sender<u64>,
     /// Set when the server shuts down, to end long-lived streams.
@@ -222,6 +224,7 @@ impl App {
             limits,
             subject_key,
             subjects,
+            refreshing: cache::RefreshLocks::default(),
             rights_events: watch::channel(0).0,
             stopping: watch::channel(false).0,
             watchers,

@@ -45,6 +45,15 @@ pub struct RequestInput {
     pub actor: String,
 }
 
+/// An answer and the registry revision it was given under: the encoder reads the
+/// recipients' names and the organisation's today from it, so no handler asks the
+/// application again (and perhaps gets a newer revision) to show what it was given.
+#[derive(Clone, Debug)]
+pub struct Shown<T> {
+    pub value: T,
+    pub policy: Arc<CompiledPolicy>,
+}
+
 #[derive(Clone, Debug)]
 pub struct SubmitOutcome {
     pub request: RequestRecord,
@@ -154,7 +163,11 @@ impl App {
                     ));
                 }
             }
-            _ => {
+            RequestKind::Access
+            | RequestKind::Rectification
+            | RequestKind::Erasure
+            | RequestKind::Restriction
+            | RequestKind::Portability => {
                 if !input.purposes.is_empty() || input.direct_marketing {
                     violations.push(FieldViolation::new(
                         "purposes",
@@ -173,11 +186,13 @@ impl App {
                 continue;
             };
             match input.kind {
-                RequestKind::WithdrawConsent if !purpose.rests_on_consent() => {
-                    violations.push(FieldViolation::new(
-                        field,
-                        format!("purpose {id:?} does not rest on consent"),
-                    ));
+                RequestKind::WithdrawConsent => {
+                    if !purpose.rests_on_consent() {
+                        violations.push(FieldViolation::new(
+                            field,
+                            format!("purpose {id:?} does not rest on consent"),
+                        ));
+                    }
                 }
                 RequestKind::Objection => {
                     let target = super::ObjectionTarget::Purpose(id.clone());
@@ -185,7 +200,12 @@ impl App {
                         violations.push(FieldViolation::new(field, error.to_string()));
                     }
                 }
-                _ => {}
+                // Refused above when they name purposes.
+                RequestKind::Access
+                | RequestKind::Rectification
+                | RequestKind::Erasure
+                | RequestKind::Restriction
+                | RequestKind::Portability => {}
             }
         }
         if violations.is_empty() {
@@ -197,7 +217,10 @@ impl App {
 
     /// Records a request. A withdrawal of consent and an objection take effect at once; the
     /// first and an objection to direct marketing also complete at once.
-    pub async fn submit_rights_request(&self, input: RequestInput) -> Result<SubmitOutcome, Error> {
+    pub async fn submit_rights_request(
+        &self,
+        input: RequestInput,
+    ) -> Result<Shown<SubmitOutcome>, Error> {
         let policy = self.latest(&input.organisation)?;
         let now = Timestamp::now();
         let received_at = moment("received_at", input.received_at, now)?;
@@ -279,7 +302,11 @@ impl App {
                     "the objection applies at once; compelling grounds, if any, are recorded by rejecting the request with them (Art. 21(1))".to_owned(),
                 ));
             }
-            _ => events.push(event(
+            RequestKind::Access
+            | RequestKind::Rectification
+            | RequestKind::Erasure
+            | RequestKind::Restriction
+            | RequestKind::Portability => events.push(event(
                 EventKind::Submitted,
                 Status::Received,
                 &input.actor,
@@ -323,15 +350,27 @@ impl App {
                 "rights request submitted"
             );
         }
-        Ok(SubmitOutcome { request, created })
+        Ok(Shown {
+            value: SubmitOutcome { request, created },
+            policy,
+        })
     }
 
     pub async fn rights_request(
         &self,
         organisation: &str,
         request_id: &str,
+    ) -> Result<Shown<RequestRecord>, Error> {
+        let policy = self.latest(organisation)?;
+        let value = self.find_request(organisation, request_id).await?;
+        Ok(Shown { value, policy })
+    }
+
+    async fn find_request(
+        &self,
+        organisation: &str,
+        request_id: &str,
     ) -> Result<RequestRecord, Error> {
-        self.latest(organisation)?;
         self.store
             .request(organisation, request_id)
             .await?
@@ -357,7 +396,7 @@ impl App {
         filters: &ListInput,
         after: Option<u64>,
         limit: usize,
-    ) -> Result<(Vec<RequestRecord>, Option<u64>), Error> {
+    ) -> Result<Shown<(Vec<RequestRecord>, Option<u64>)>, Error> {
         let policy = self.latest(organisation)?;
         let filter = RequestFilter {
             statuses: filters.statuses.clone(),
@@ -375,17 +414,20 @@ impl App {
         } else {
             None
         };
-        Ok((page.into_iter().map(|(_, request)| request).collect(), next))
+        Ok(Shown {
+            value: (page.into_iter().map(|(_, request)| request).collect(), next),
+            policy,
+        })
     }
 
     /// Moves a request along its lifecycle and applies what the move means.
     pub async fn transition_rights_request(
         &self,
         input: TransitionInput,
-    ) -> Result<RequestRecord, Error> {
+    ) -> Result<Shown<RequestRecord>, Error> {
         let policy = self.latest(&input.organisation)?;
         let request = self
-            .rights_request(&input.organisation, &input.request_id)
+            .find_request(&input.organisation, &input.request_id)
             .await?;
         let from = request.status;
         let to = input.status;
@@ -501,7 +543,10 @@ impl App {
             tasks = change.tasks.len(),
             "rights request moved"
         );
-        Ok(stored)
+        Ok(Shown {
+            value: stored,
+            policy,
+        })
     }
 
     /// What verification means for each kind: a restriction or an erasure takes effect, the
@@ -542,7 +587,13 @@ impl App {
                         .extend(portable.into_iter().map(|note| (NoteKind::Portable, note)));
                 }
             }
-            _ => {}
+            // Nothing is written on verification: an access is answered from the state, a
+            // rectification by the recipients' tasks below, and a withdrawal or objection
+            // took effect on submission.
+            RequestKind::Access
+            | RequestKind::Rectification
+            | RequestKind::Objection
+            | RequestKind::WithdrawConsent => {}
         }
         if request.kind.notifies_recipients() {
             let (tasks, retained) = rights::fan_out(request.kind, registry, state);
@@ -577,9 +628,9 @@ impl App {
         months: i8,
         reason: &str,
         actor: &str,
-    ) -> Result<RequestRecord, Error> {
+    ) -> Result<Shown<RequestRecord>, Error> {
         let policy = self.latest(organisation)?;
-        let request = self.rights_request(organisation, request_id).await?;
+        let request = self.find_request(organisation, request_id).await?;
         let country = Self::country(&policy);
         let clock = rights::extend(
             request.clock,
@@ -590,7 +641,12 @@ impl App {
         )
         .map_err(|refused| match refused {
             rights::ExtensionRefused::Length(_) => Error::invalid("months", refused.to_string()),
-            _ => Error::FailedPrecondition(format!("rights request {request_id:?}: {refused}")),
+            rights::ExtensionRefused::AlreadyExtended
+            | rights::ExtensionRefused::TooLate(_)
+            | rights::ExtensionRefused::ClockNotStarted
+            | rights::ExtensionRefused::Closed(_) => {
+                Error::FailedPrecondition(format!("rights request {request_id:?}: {refused}"))
+            }
         })?;
         let due = clock.due(country);
         let note = format!(
@@ -616,7 +672,10 @@ impl App {
         let stored = self.store.change_request(&change, Timestamp::now()).await?;
         self.bump_rights_events();
         tracing::info!(organisation, request_id, months, "rights request extended");
-        Ok(stored)
+        Ok(Shown {
+            value: stored,
+            policy,
+        })
     }
 
     pub async fn list_rights_tasks(
@@ -626,8 +685,8 @@ impl App {
         open_only: bool,
         after: Option<u64>,
         limit: usize,
-    ) -> Result<(Vec<TaskRecord>, Option<u64>), Error> {
-        self.latest(organisation)?;
+    ) -> Result<Shown<(Vec<TaskRecord>, Option<u64>)>, Error> {
+        let policy = self.latest(organisation)?;
         let mut tasks = self
             .store
             .list_tasks(organisation, request_id, open_only, after, limit as u64 + 1)
@@ -638,7 +697,10 @@ impl App {
         } else {
             None
         };
-        Ok((tasks, next))
+        Ok(Shown {
+            value: (tasks, next),
+            policy,
+        })
     }
 
     pub async fn complete_rights_task(
@@ -647,15 +709,18 @@ impl App {
         task_id: u64,
         actor: &str,
         note: Option<String>,
-    ) -> Result<(TaskRecord, RequestRecord), Error> {
-        self.latest(organisation)?;
+    ) -> Result<Shown<(TaskRecord, RequestRecord)>, Error> {
+        let policy = self.latest(organisation)?;
         let (task, request) = self
             .store
             .complete_task(organisation, task_id, actor, note, Timestamp::now())
             .await?;
         self.bump_rights_events();
         tracing::info!(organisation, task_id, request_id = %request.request_id, status = request.status.as_str(), "rights task completed");
-        Ok((task, request))
+        Ok(Shown {
+            value: (task, request),
+            policy,
+        })
     }
 
     /// The Art. 15(1) information for a verified access request.
@@ -665,7 +730,7 @@ impl App {
         request_id: &str,
     ) -> Result<(RequestRecord, Arc<CompiledPolicy>, AccessReport), Error> {
         let policy = self.latest(organisation)?;
-        let request = self.rights_request(organisation, request_id).await?;
+        let request = self.find_request(organisation, request_id).await?;
         if request.kind != RequestKind::Access {
             return Err(Error::FailedPrecondition(format!(
                 "rights request {request_id:?} is a {} request, not an access request",

@@ -57,11 +57,18 @@ pub fn moment(field: &str, at: Option<Timestamp>, now: Timestamp) -> Result<Time
 
 impl App {
     /// Reads the subject back from the database into memory, and returns its history.
+    ///
+    /// A write's own refresh and the follower's (on the notification of an earlier write)
+    /// may run at once: each reads a snapshot, and were their puts to cross, the older
+    /// snapshot would overwrite the newer and Check would answer as if the later write had
+    /// not happened. Reading and putting under the subject's lock keeps the puts in the
+    /// order of the reads, so the last put is always of the newest snapshot.
     pub(super) async fn refresh_subject(
         &self,
         organisation: &str,
         subject: SubjectRef,
     ) -> Result<SubjectHistory, Error> {
+        let _in_order = self.refreshing.lock(subject).await;
         let history = self.store.subject_history(organisation, subject).await?;
         self.subjects.put(organisation, subject, &history.state());
         Ok(history)

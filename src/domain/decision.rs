@@ -51,88 +51,77 @@ pub enum Effect {
     Condition,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ReasonCode {
-    UnknownOrganisation,
-    UnknownPurpose,
-    UnknownCategory,
-    UnknownRecipient,
-    NoLegalBasis,
-    CategoryNotDeclared,
-    SpecialCategoryWithoutCondition,
-    RecipientNotEngaged,
-    NoProcessingAgreement,
-    SubprocessorNotAuthorised,
-    TransferWithoutSafeguard,
-    ConsentMissing,
-    ConsentWithdrawn,
-    BelowConsentAge,
-    ObjectionActive,
-    RestrictionActive,
-    ErasureRequested,
-    RetentionExpired,
-    LegalBasis,
-    SpecialCategoryCondition,
-    ProcessingAgreement,
-    ProcessingInEea,
-    TransferAdequacy,
-    TransferScc,
-    TransferDpf,
-    TransferBcr,
-    TransferCodeOfConduct,
-    TransferCertification,
-    ConsentGiven,
-    ParentalConsent,
-    CompellingGrounds,
-    StorageOnly,
-    LegalObligationExemption,
-    InHouse,
-    ConsentRequired,
-    NoObjectionRequired,
-    EngagementCondition,
+/// Every reason code, once. The enum, `ReasonCode::ALL` and `ReasonCode::name` are made
+/// from this list, and so is the wire mapping (`grpc::convert::reason_code`): a new code is
+/// added here, and the compiler then names every match that must decide what it means.
+macro_rules! with_reason_codes {
+    ($then:ident) => {
+        $then! {
+            UnknownOrganisation => "UNKNOWN_ORGANISATION",
+            UnknownPurpose => "UNKNOWN_PURPOSE",
+            UnknownCategory => "UNKNOWN_CATEGORY",
+            UnknownRecipient => "UNKNOWN_RECIPIENT",
+            NoLegalBasis => "NO_LEGAL_BASIS",
+            CategoryNotDeclared => "CATEGORY_NOT_DECLARED",
+            SpecialCategoryWithoutCondition => "SPECIAL_CATEGORY_WITHOUT_CONDITION",
+            RecipientNotEngaged => "RECIPIENT_NOT_ENGAGED",
+            NoProcessingAgreement => "NO_PROCESSING_AGREEMENT",
+            SubprocessorNotAuthorised => "SUBPROCESSOR_NOT_AUTHORISED",
+            TransferWithoutSafeguard => "TRANSFER_WITHOUT_SAFEGUARD",
+            ConsentMissing => "CONSENT_MISSING",
+            ConsentWithdrawn => "CONSENT_WITHDRAWN",
+            BelowConsentAge => "BELOW_CONSENT_AGE",
+            ObjectionActive => "OBJECTION_ACTIVE",
+            RestrictionActive => "RESTRICTION_ACTIVE",
+            ErasureRequested => "ERASURE_REQUESTED",
+            RetentionExpired => "RETENTION_EXPIRED",
+            LegalBasis => "LEGAL_BASIS",
+            SpecialCategoryCondition => "SPECIAL_CATEGORY_CONDITION",
+            ProcessingAgreement => "PROCESSING_AGREEMENT",
+            ProcessingInEea => "PROCESSING_IN_EEA",
+            TransferAdequacy => "TRANSFER_ADEQUACY",
+            TransferScc => "TRANSFER_SCC",
+            TransferDpf => "TRANSFER_DPF",
+            TransferBcr => "TRANSFER_BCR",
+            TransferCodeOfConduct => "TRANSFER_CODE_OF_CONDUCT",
+            TransferCertification => "TRANSFER_CERTIFICATION",
+            ConsentGiven => "CONSENT_GIVEN",
+            ParentalConsent => "PARENTAL_CONSENT",
+            CompellingGrounds => "COMPELLING_GROUNDS",
+            StorageOnly => "STORAGE_ONLY",
+            LegalObligationExemption => "LEGAL_OBLIGATION_EXEMPTION",
+            InHouse => "IN_HOUSE",
+            ConsentRequired => "CONSENT_REQUIRED",
+            NoObjectionRequired => "NO_OBJECTION_REQUIRED",
+            EngagementCondition => "ENGAGEMENT_CONDITION",
+        }
+    };
+}
+pub(crate) use with_reason_codes;
+
+macro_rules! define_reason_codes {
+    ($($code:ident => $name:literal,)*) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum ReasonCode {
+            $($code,)*
+        }
+
+        impl ReasonCode {
+            pub const ALL: [ReasonCode; [$($name),*].len()] = [$(ReasonCode::$code),*];
+
+            /// The code's name, as the wire spells it without its `REASON_CODE_` prefix.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(ReasonCode::$code => $name,)*
+                }
+            }
+        }
+    };
 }
 
-impl ReasonCode {
-    pub const ALL: [ReasonCode; 37] = [
-        ReasonCode::UnknownOrganisation,
-        ReasonCode::UnknownPurpose,
-        ReasonCode::UnknownCategory,
-        ReasonCode::UnknownRecipient,
-        ReasonCode::NoLegalBasis,
-        ReasonCode::CategoryNotDeclared,
-        ReasonCode::SpecialCategoryWithoutCondition,
-        ReasonCode::RecipientNotEngaged,
-        ReasonCode::NoProcessingAgreement,
-        ReasonCode::SubprocessorNotAuthorised,
-        ReasonCode::TransferWithoutSafeguard,
-        ReasonCode::ConsentMissing,
-        ReasonCode::ConsentWithdrawn,
-        ReasonCode::BelowConsentAge,
-        ReasonCode::ObjectionActive,
-        ReasonCode::RestrictionActive,
-        ReasonCode::ErasureRequested,
-        ReasonCode::RetentionExpired,
-        ReasonCode::LegalBasis,
-        ReasonCode::SpecialCategoryCondition,
-        ReasonCode::ProcessingAgreement,
-        ReasonCode::ProcessingInEea,
-        ReasonCode::TransferAdequacy,
-        ReasonCode::TransferScc,
-        ReasonCode::TransferDpf,
-        ReasonCode::TransferBcr,
-        ReasonCode::TransferCodeOfConduct,
-        ReasonCode::TransferCertification,
-        ReasonCode::ConsentGiven,
-        ReasonCode::ParentalConsent,
-        ReasonCode::CompellingGrounds,
-        ReasonCode::StorageOnly,
-        ReasonCode::LegalObligationExemption,
-        ReasonCode::InHouse,
-        ReasonCode::ConsentRequired,
-        ReasonCode::NoObjectionRequired,
-        ReasonCode::EngagementCondition,
-    ];
+with_reason_codes!(define_reason_codes);
 
+impl ReasonCode {
     pub fn effect(self) -> Effect {
         use ReasonCode::*;
         match self {

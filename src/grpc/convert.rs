@@ -38,6 +38,26 @@ pub const MAX_CONDITIONS: usize = 64;
 pub const DEFAULT_PAGE_SIZE: usize = 100;
 pub const MAX_PAGE_SIZE: usize = 1000;
 
+/// A domain enum and its wire twin, variant for variant (the wire's UNSPECIFIED is `None`):
+/// both directions from one list, each match exhaustive, so a variant missing on either side
+/// does not compile.
+macro_rules! wire_enum {
+    ($domain:ident <=> proto::$wire:ident, $from_wire:ident, $to_wire:ident, [$($variant:ident),* $(,)?]) => {
+        pub fn $from_wire(value: proto::$wire) -> Option<$domain> {
+            match value {
+                proto::$wire::Unspecified => None,
+                $(proto::$wire::$variant => Some($domain::$variant),)*
+            }
+        }
+
+        pub fn $to_wire(value: $domain) -> proto::$wire {
+            match value {
+                $($domain::$variant => proto::$wire::$variant,)*
+            }
+        }
+    };
+}
+
 /// Most values of a filter over an enum (statuses, types); repeats fold into one.
 pub const MAX_FILTER_VALUES: usize = 32;
 /// Most purposes one rights request names; repeats fold into one.
@@ -78,6 +98,14 @@ impl Violations {
         } else {
             Err(crate::error::Error::InvalidArgument(self.0))
         }
+    }
+
+    /// The value of a required field, once every field is valid: a missing one has left its
+    /// own violation already, and is named again should a caller forget to record it.
+    pub fn into_required<T>(self, value: Option<T>, field: &str) -> Result<T, crate::error::Error> {
+        self.into_result(value)?.ok_or_else(|| {
+            crate::error::Error::InvalidArgument(vec![FieldViolation::new(field, "must be set")])
+        })
     }
 
     /// An id of the registry (organisation, purpose, recipient, condition).
@@ -394,48 +422,17 @@ pub fn decision(decision: Decision) -> proto::Decision {
     }
 }
 
-pub fn reason_code(code: ReasonCode) -> proto::ReasonCode {
-    use proto::ReasonCode as P;
-    match code {
-        ReasonCode::UnknownOrganisation => P::UnknownOrganisation,
-        ReasonCode::UnknownPurpose => P::UnknownPurpose,
-        ReasonCode::UnknownCategory => P::UnknownCategory,
-        ReasonCode::UnknownRecipient => P::UnknownRecipient,
-        ReasonCode::NoLegalBasis => P::NoLegalBasis,
-        ReasonCode::CategoryNotDeclared => P::CategoryNotDeclared,
-        ReasonCode::SpecialCategoryWithoutCondition => P::SpecialCategoryWithoutCondition,
-        ReasonCode::RecipientNotEngaged => P::RecipientNotEngaged,
-        ReasonCode::NoProcessingAgreement => P::NoProcessingAgreement,
-        ReasonCode::SubprocessorNotAuthorised => P::SubprocessorNotAuthorised,
-        ReasonCode::TransferWithoutSafeguard => P::TransferWithoutSafeguard,
-        ReasonCode::ConsentMissing => P::ConsentMissing,
-        ReasonCode::ConsentWithdrawn => P::ConsentWithdrawn,
-        ReasonCode::BelowConsentAge => P::BelowConsentAge,
-        ReasonCode::ObjectionActive => P::ObjectionActive,
-        ReasonCode::RestrictionActive => P::RestrictionActive,
-        ReasonCode::ErasureRequested => P::ErasureRequested,
-        ReasonCode::RetentionExpired => P::RetentionExpired,
-        ReasonCode::LegalBasis => P::LegalBasis,
-        ReasonCode::SpecialCategoryCondition => P::SpecialCategoryCondition,
-        ReasonCode::ProcessingAgreement => P::ProcessingAgreement,
-        ReasonCode::ProcessingInEea => P::ProcessingInEea,
-        ReasonCode::TransferAdequacy => P::TransferAdequacy,
-        ReasonCode::TransferScc => P::TransferScc,
-        ReasonCode::TransferDpf => P::TransferDpf,
-        ReasonCode::TransferBcr => P::TransferBcr,
-        ReasonCode::TransferCodeOfConduct => P::TransferCodeOfConduct,
-        ReasonCode::TransferCertification => P::TransferCertification,
-        ReasonCode::ConsentGiven => P::ConsentGiven,
-        ReasonCode::ParentalConsent => P::ParentalConsent,
-        ReasonCode::CompellingGrounds => P::CompellingGrounds,
-        ReasonCode::StorageOnly => P::StorageOnly,
-        ReasonCode::LegalObligationExemption => P::LegalObligationExemption,
-        ReasonCode::InHouse => P::InHouse,
-        ReasonCode::ConsentRequired => P::ConsentRequired,
-        ReasonCode::NoObjectionRequired => P::NoObjectionRequired,
-        ReasonCode::EngagementCondition => P::EngagementCondition,
-    }
+macro_rules! wire_reason_codes {
+    ($($code:ident => $name:literal,)*) => {
+        pub fn reason_code(code: ReasonCode) -> proto::ReasonCode {
+            match code {
+                $(ReasonCode::$code => proto::ReasonCode::$code,)*
+            }
+        }
+    };
 }
+
+crate::domain::decision::with_reason_codes!(wire_reason_codes);
 
 fn effect(effect: Effect) -> proto::ReasonEffect {
     match effect {
@@ -881,20 +878,9 @@ impl Violations {
     }
 }
 
-pub fn consent_action(value: proto::ConsentAction) -> Option<ConsentAction> {
-    match value {
-        proto::ConsentAction::Unspecified => None,
-        proto::ConsentAction::Grant => Some(ConsentAction::Grant),
-        proto::ConsentAction::Withdraw => Some(ConsentAction::Withdraw),
-    }
-}
-
-fn consent_action_out(action: ConsentAction) -> proto::ConsentAction {
-    match action {
-        ConsentAction::Grant => proto::ConsentAction::Grant,
-        ConsentAction::Withdraw => proto::ConsentAction::Withdraw,
-    }
-}
+wire_enum!(ConsentAction <=> proto::ConsentAction, consent_action, consent_action_out, [
+    Grant, Withdraw,
+]);
 
 pub fn subject_state(
     organisation: &str,
@@ -966,78 +952,21 @@ pub fn subject_state(
     }
 }
 
-pub fn request_kind(value: proto::RightsRequestType) -> Option<RequestKind> {
-    match value {
-        proto::RightsRequestType::Unspecified => None,
-        proto::RightsRequestType::Access => Some(RequestKind::Access),
-        proto::RightsRequestType::Rectification => Some(RequestKind::Rectification),
-        proto::RightsRequestType::Erasure => Some(RequestKind::Erasure),
-        proto::RightsRequestType::Restriction => Some(RequestKind::Restriction),
-        proto::RightsRequestType::Portability => Some(RequestKind::Portability),
-        proto::RightsRequestType::Objection => Some(RequestKind::Objection),
-        proto::RightsRequestType::WithdrawConsent => Some(RequestKind::WithdrawConsent),
-    }
-}
+wire_enum!(RequestKind <=> proto::RightsRequestType, request_kind, request_kind_out, [
+    Access, Rectification, Erasure, Restriction, Portability, Objection, WithdrawConsent,
+]);
 
-pub fn request_kind_out(kind: RequestKind) -> proto::RightsRequestType {
-    match kind {
-        RequestKind::Access => proto::RightsRequestType::Access,
-        RequestKind::Rectification => proto::RightsRequestType::Rectification,
-        RequestKind::Erasure => proto::RightsRequestType::Erasure,
-        RequestKind::Restriction => proto::RightsRequestType::Restriction,
-        RequestKind::Portability => proto::RightsRequestType::Portability,
-        RequestKind::Objection => proto::RightsRequestType::Objection,
-        RequestKind::WithdrawConsent => proto::RightsRequestType::WithdrawConsent,
-    }
-}
+wire_enum!(Status <=> proto::RightsRequestStatus, status, status_out, [
+    Received, IdentityPending, Verified, InProgress, Completed, Rejected, Cancelled,
+]);
 
-pub fn status(value: proto::RightsRequestStatus) -> Option<Status> {
-    match value {
-        proto::RightsRequestStatus::Unspecified => None,
-        proto::RightsRequestStatus::Received => Some(Status::Received),
-        proto::RightsRequestStatus::IdentityPending => Some(Status::IdentityPending),
-        proto::RightsRequestStatus::Verified => Some(Status::Verified),
-        proto::RightsRequestStatus::InProgress => Some(Status::InProgress),
-        proto::RightsRequestStatus::Completed => Some(Status::Completed),
-        proto::RightsRequestStatus::Rejected => Some(Status::Rejected),
-        proto::RightsRequestStatus::Cancelled => Some(Status::Cancelled),
-    }
-}
-
-fn status_out(status: Status) -> proto::RightsRequestStatus {
-    match status {
-        Status::Received => proto::RightsRequestStatus::Received,
-        Status::IdentityPending => proto::RightsRequestStatus::IdentityPending,
-        Status::Verified => proto::RightsRequestStatus::Verified,
-        Status::InProgress => proto::RightsRequestStatus::InProgress,
-        Status::Completed => proto::RightsRequestStatus::Completed,
-        Status::Rejected => proto::RightsRequestStatus::Rejected,
-        Status::Cancelled => proto::RightsRequestStatus::Cancelled,
-    }
-}
-
-pub fn rejection_reason(value: proto::RejectionReason) -> Option<RejectionReason> {
-    match value {
-        proto::RejectionReason::Unspecified => None,
-        proto::RejectionReason::IdentityNotVerified => Some(RejectionReason::IdentityNotVerified),
-        proto::RejectionReason::ManifestlyUnfounded => Some(RejectionReason::ManifestlyUnfounded),
-        proto::RejectionReason::Excessive => Some(RejectionReason::Excessive),
-        proto::RejectionReason::NotPortable => Some(RejectionReason::NotPortable),
-        proto::RejectionReason::ErasureException => Some(RejectionReason::ErasureException),
-        proto::RejectionReason::CompellingGrounds => Some(RejectionReason::CompellingGrounds),
-    }
-}
+wire_enum!(RejectionReason <=> proto::RejectionReason, rejection_reason, rejection_reason_wire, [
+    IdentityNotVerified, ManifestlyUnfounded, Excessive, NotPortable, ErasureException,
+    CompellingGrounds,
+]);
 
 fn rejection_reason_out(reason: Option<RejectionReason>) -> proto::RejectionReason {
-    match reason {
-        None => proto::RejectionReason::Unspecified,
-        Some(RejectionReason::IdentityNotVerified) => proto::RejectionReason::IdentityNotVerified,
-        Some(RejectionReason::ManifestlyUnfounded) => proto::RejectionReason::ManifestlyUnfounded,
-        Some(RejectionReason::Excessive) => proto::RejectionReason::Excessive,
-        Some(RejectionReason::NotPortable) => proto::RejectionReason::NotPortable,
-        Some(RejectionReason::ErasureException) => proto::RejectionReason::ErasureException,
-        Some(RejectionReason::CompellingGrounds) => proto::RejectionReason::CompellingGrounds,
-    }
+    reason.map_or(proto::RejectionReason::Unspecified, rejection_reason_wire)
 }
 
 fn event_kind(kind: EventKind) -> proto::RightsEventKind {
@@ -1242,7 +1171,18 @@ mod tests {
                 Effect::Condition => 60..90,
             };
             assert!(range.contains(&number), "{code:?} is {number}");
+            // The domain's name is the wire's, which the metrics label with.
+            assert_eq!(
+                proto::ReasonCode::from_str_name(&format!("REASON_CODE_{}", code.name())),
+                Some(wire),
+                "{code:?}"
+            );
         }
+        // Every wire code but UNSPECIFIED is one of the domain's.
+        let wire_codes = (1..100)
+            .filter(|number| proto::ReasonCode::try_from(*number).is_ok())
+            .count();
+        assert_eq!(wire_codes, ReasonCode::ALL.len());
     }
 
     #[test]

@@ -2,10 +2,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::{
-    Ready, authenticated,
-    convert::{self, Violations},
-};
+use super::{Ready, convert, parse};
 use crate::{auth::Scope, metrics::Metrics, proto};
 
 pub struct DecisionApi {
@@ -25,11 +22,7 @@ impl proto::decision_service_server::DecisionService for DecisionApi {
         &self,
         request: Request<proto::CheckRequest>,
     ) -> Result<Response<proto::CheckResponse>, Status> {
-        let app = self.ready.get()?;
-        let (caller, request) = authenticated(request)?;
-        let mut violations = Violations::default();
-        let input = convert::check_input(request, "", &mut violations);
-        let input = violations.into_result(input)?;
+        let (app, caller, input) = self.ready.begin(request, parse::decision::check)?;
         caller.require(Scope::Decide, &input.organisation)?;
         let outcome = app.check(&input).await?;
         self.metrics.record_decision(&outcome);
@@ -40,9 +33,7 @@ impl proto::decision_service_server::DecisionService for DecisionApi {
         &self,
         request: Request<proto::BatchCheckRequest>,
     ) -> Result<Response<proto::BatchCheckResponse>, Status> {
-        let app = self.ready.get()?;
-        let (caller, request) = authenticated(request)?;
-        let inputs = convert::batch_check_inputs(request, app.limits().max_batch_checks)?;
+        let (app, caller, inputs) = self.ready.begin(request, parse::decision::batch_check)?;
         // One question about another organisation refuses the whole batch.
         for input in &inputs {
             caller.require(Scope::Decide, &input.organisation)?;
@@ -60,13 +51,13 @@ impl proto::decision_service_server::DecisionService for DecisionApi {
         &self,
         request: Request<proto::ListRecipientsRequest>,
     ) -> Result<Response<proto::ListRecipientsResponse>, Status> {
-        let app = self.ready.get()?;
-        let (caller, request) = authenticated(request)?;
-        let mut violations = Violations::default();
-        let (input, include_denied) = convert::list_recipients_input(request, &mut violations);
-        let input = violations.into_result(input)?;
-        caller.require(Scope::Decide, &input.organisation)?;
-        let (revision, recipients) = app.list_recipients(&input, include_denied).await?;
+        let (app, caller, input) = self
+            .ready
+            .begin(request, parse::decision::list_recipients)?;
+        caller.require(Scope::Decide, &input.question.organisation)?;
+        let (revision, recipients) = app
+            .list_recipients(&input.question, input.include_denied)
+            .await?;
         Ok(Response::new(proto::ListRecipientsResponse {
             recipients: recipients.iter().map(convert::recipient_decision).collect(),
             revision,

@@ -6,6 +6,7 @@ pub mod codec;
 pub mod convert;
 mod decision;
 mod gate;
+pub mod parse;
 mod registry;
 mod rights;
 mod status;
@@ -13,7 +14,7 @@ mod subject;
 
 use std::sync::{Arc, OnceLock};
 
-use tonic::{Request, Status};
+use tonic::Request;
 
 pub use bench::NoopApi;
 pub use decision::DecisionApi;
@@ -22,7 +23,11 @@ pub use registry::RegistryApi;
 pub use rights::RightsApi;
 pub use subject::SubjectApi;
 
-use crate::{app::App, auth::Caller};
+use crate::{
+    app::{App, Limits},
+    auth::Caller,
+    error::Error,
+};
 
 /// The application once start-up has loaded it; until then every call is UNAVAILABLE.
 #[derive(Clone, Default)]
@@ -34,19 +39,35 @@ impl Ready {
         let _first = self.0.set(app);
     }
 
-    pub fn get(&self) -> Result<&Arc<App>, Status> {
+    pub fn get(&self) -> Result<&Arc<App>, Error> {
         self.0.get().ok_or_else(|| {
-            Status::unavailable("purposed is starting: the registry is not loaded yet")
+            Error::Unavailable("purposed is starting: the registry is not loaded yet".to_owned())
         })
+    }
+}
+
+impl Ready {
+    /// The first steps of every handler: the application once loaded, the caller the gate
+    /// authenticated, and the message parsed by `parse` (INVALID_ARGUMENT naming every bad
+    /// field). The handler then authorises, calls the application and encodes.
+    pub(crate) fn begin<T, I>(
+        &self,
+        request: Request<T>,
+        parse: fn(T, &Limits) -> Result<I, Error>,
+    ) -> Result<(&Arc<App>, Caller, I), Error> {
+        let app = self.get()?;
+        let (caller, message) = authenticated(request)?;
+        let input = parse(message, app.limits())?;
+        Ok((app, caller, input))
     }
 }
 
 /// The caller the gate authenticated, and the message. Every service behind the gate gets
 /// one; a request without is refused rather than trusted.
-pub(crate) fn authenticated<T>(request: Request<T>) -> Result<(Caller, T), Status> {
+pub(crate) fn authenticated<T>(request: Request<T>) -> Result<(Caller, T), Error> {
     let (_, mut extensions, message) = request.into_parts();
-    let caller = extensions
-        .remove::<Caller>()
-        .ok_or_else(|| Status::unauthenticated("no caller: the request bypassed the gate"))?;
+    let caller = extensions.remove::<Caller>().ok_or_else(|| {
+        Error::Unauthenticated("no caller: the request bypassed the gate".to_owned())
+    })?;
     Ok((caller, message))
 }

@@ -1,8 +1,8 @@
 use tonic::{Request, Response, Status};
 
 use super::{
-    Ready, authenticated,
-    convert::{self, Violations},
+    Ready, convert,
+    parse::{self, OrganisationPage},
 };
 use crate::{
     auth::{AuthError, Scope},
@@ -25,15 +25,14 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
         &self,
         request: Request<proto::ApplyManifestRequest>,
     ) -> Result<Response<proto::ApplyManifestResponse>, Status> {
-        let app = self.ready.get()?;
-        let (caller, request) = authenticated(request)?;
+        let (app, caller, input) = self.ready.begin(request, parse::registry::apply_manifest)?;
         // The organisation is named inside the manifest: checked once it is parsed, before
         // anything is compared or stored.
         let outcome = app
             .apply(
-                &request.manifest,
-                request.dry_run,
-                request.expected_revision,
+                &input.manifest,
+                input.dry_run,
+                input.expected_revision,
                 |organisation| caller.require(Scope::Registry, organisation),
             )
             .await?;
@@ -44,13 +43,11 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
         &self,
         request: Request<proto::GetOrganisationRequest>,
     ) -> Result<Response<proto::GetOrganisationResponse>, Status> {
-        let app = self.ready.get()?;
-        let (caller, request) = authenticated(request)?;
-        let mut violations = Violations::default();
-        violations.id("organisation", &request.organisation);
-        violations.into_result(())?;
-        caller.require(Scope::Registry, &request.organisation)?;
-        let policy = app.policy(&request.organisation, request.revision)?;
+        let (app, caller, at) = self
+            .ready
+            .begin(request, parse::registry::get_organisation)?;
+        caller.require(Scope::Registry, &at.organisation)?;
+        let policy = app.policy(&at.organisation, at.revision)?;
         Ok(Response::new(proto::GetOrganisationResponse {
             organisation: Some(convert::organisation(
                 &policy.registry().organisation,
@@ -63,11 +60,9 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
         &self,
         request: Request<proto::ListOrganisationsRequest>,
     ) -> Result<Response<proto::ListOrganisationsResponse>, Status> {
-        let app = self.ready.get()?;
-        let (caller, request) = authenticated(request)?;
-        let mut violations = Violations::default();
-        let page = violations.page(request.page_size, &request.page_token);
-        violations.into_result(())?;
+        let (app, caller, page) = self
+            .ready
+            .begin(request, parse::registry::list_organisations)?;
         if !caller.has_scope(Scope::Registry) {
             return Err(AuthError::MissingScope(Scope::Registry).into());
         }
@@ -91,14 +86,10 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
         &self,
         request: Request<proto::ListPurposesRequest>,
     ) -> Result<Response<proto::ListPurposesResponse>, Status> {
-        let app = self.ready.get()?;
-        let (caller, request) = authenticated(request)?;
-        let mut violations = Violations::default();
-        violations.id("organisation", &request.organisation);
-        let page = violations.page(request.page_size, &request.page_token);
-        violations.into_result(())?;
-        caller.require(Scope::Registry, &request.organisation)?;
-        let policy = app.policy(&request.organisation, request.revision)?;
+        let (app, caller, OrganisationPage { at, page }) =
+            self.ready.begin(request, parse::registry::list_purposes)?;
+        caller.require(Scope::Registry, &at.organisation)?;
+        let policy = app.policy(&at.organisation, at.revision)?;
         let (purposes, next_page_token) = page.take(policy.registry().purposes.iter(), |purpose| {
             purpose.id.as_str()
         });
@@ -113,17 +104,12 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
         &self,
         request: Request<proto::ListRegisteredRecipientsRequest>,
     ) -> Result<Response<proto::ListRegisteredRecipientsResponse>, Status> {
-        let app = self.ready.get()?;
-        let (caller, request) = authenticated(request)?;
-        let mut violations = Violations::default();
-        violations.id("organisation", &request.organisation);
-        let page = violations.page(request.page_size, &request.page_token);
-        let kind = violations
-            .enumeration::<proto::RecipientKind>("kind", request.kind)
-            .and_then(convert::kind_filter);
-        violations.into_result(())?;
-        caller.require(Scope::Registry, &request.organisation)?;
-        let policy = app.policy(&request.organisation, request.revision)?;
+        let (app, caller, input) = self
+            .ready
+            .begin(request, parse::registry::list_registered_recipients)?;
+        let (OrganisationPage { at, page }, kind) = (input.of, input.kind);
+        caller.require(Scope::Registry, &at.organisation)?;
+        let policy = app.policy(&at.organisation, at.revision)?;
         let matching = policy
             .registry()
             .recipients
@@ -141,17 +127,12 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
         &self,
         request: Request<proto::ListCategoriesRequest>,
     ) -> Result<Response<proto::ListCategoriesResponse>, Status> {
-        let app = self.ready.get()?;
-        let (caller, request) = authenticated(request)?;
-        let mut violations = Violations::default();
-        violations.id("organisation", &request.organisation);
-        let page = violations.page(request.page_size, &request.page_token);
-        let sensitivity = violations
-            .enumeration::<proto::Sensitivity>("sensitivity", request.sensitivity)
-            .and_then(convert::sensitivity_filter);
-        violations.into_result(())?;
-        caller.require(Scope::Registry, &request.organisation)?;
-        let policy = app.policy(&request.organisation, request.revision)?;
+        let (app, caller, input) = self
+            .ready
+            .begin(request, parse::registry::list_categories)?;
+        let (OrganisationPage { at, page }, sensitivity) = (input.of, input.sensitivity);
+        caller.require(Scope::Registry, &at.organisation)?;
+        let policy = app.policy(&at.organisation, at.revision)?;
         let mut nodes: Vec<_> = policy
             .categories()
             .iter()
@@ -178,14 +159,10 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
         &self,
         request: Request<proto::ListRevisionsRequest>,
     ) -> Result<Response<proto::ListRevisionsResponse>, Status> {
-        let app = self.ready.get()?;
-        let (caller, request) = authenticated(request)?;
-        let mut violations = Violations::default();
-        violations.id("organisation", &request.organisation);
-        let page = violations.page(request.page_size, &request.page_token);
-        violations.into_result(())?;
-        caller.require(Scope::Registry, &request.organisation)?;
-        let revisions = app.revisions(&request.organisation)?;
+        let (app, caller, OrganisationPage { at, page }) =
+            self.ready.begin(request, parse::registry::list_revisions)?;
+        caller.require(Scope::Registry, &at.organisation)?;
+        let revisions = app.revisions(&at.organisation)?;
         // Newest first: the page key is the revision number, zero-padded so that text order
         // is the reverse of numeric order.
         let keyed: Vec<(String, _)> = revisions
@@ -196,7 +173,7 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
         Ok(Response::new(proto::ListRevisionsResponse {
             revisions: page_items
                 .into_iter()
-                .map(|(_, info)| convert::revision(&request.organisation, info))
+                .map(|(_, info)| convert::revision(&at.organisation, info))
                 .collect(),
             next_page_token,
         }))
@@ -206,18 +183,12 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
         &self,
         request: Request<proto::GetRevisionRequest>,
     ) -> Result<Response<proto::GetRevisionResponse>, Status> {
-        let app = self.ready.get()?;
-        let (caller, request) = authenticated(request)?;
-        let mut violations = Violations::default();
-        violations.id("organisation", &request.organisation);
-        violations.into_result(())?;
-        caller.require(Scope::Registry, &request.organisation)?;
-        let record = app
-            .revision_record(&request.organisation, request.revision)
-            .await?;
+        let (app, caller, at) = self.ready.begin(request, parse::registry::get_revision)?;
+        caller.require(Scope::Registry, &at.organisation)?;
+        let record = app.revision_record(&at.organisation, at.revision).await?;
         Ok(Response::new(proto::GetRevisionResponse {
             revision: Some(proto::Revision {
-                organisation: request.organisation,
+                organisation: at.organisation,
                 number: record.number,
                 applied_at: Some(convert::timestamp(record.applied_at)),
                 manifest_sha256: record.manifest_sha256,

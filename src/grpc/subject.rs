@@ -1,11 +1,7 @@
 use tonic::{Request, Response, Status};
 
-use super::{
-    Ready, authenticated,
-    convert::{self, MAX_TEXT_BYTES, Violations},
-};
+use super::{Ready, convert, parse};
 use crate::{
-    app::ConsentInput,
     auth::Scope,
     domain::{pseudonym::SubjectRef, subject::SubjectHistory},
     proto,
@@ -34,39 +30,14 @@ impl proto::subject_service_server::SubjectService for SubjectApi {
         &self,
         request: Request<proto::RecordConsentRequest>,
     ) -> Result<Response<proto::RecordConsentResponse>, Status> {
-        let app = self.ready.get()?;
-        let (caller, request) = authenticated(request)?;
-        let mut violations = Violations::default();
-        violations.id("organisation", &request.organisation);
-        violations.required_subject("subject", &request.subject);
-        violations.id("purpose", &request.purpose);
-        let action = violations
-            .required::<proto::ConsentAction>("action", request.action)
-            .and_then(convert::consent_action);
-        let at = violations.timestamp("at", request.at.as_ref());
-        let notice_version = violations.text("notice_version", request.notice_version, 200);
-        let source = violations.text("source", request.source, MAX_TEXT_BYTES);
-        let action = violations.into_result(action)?;
-        caller.require(Scope::Subjects, &request.organisation)?;
-        let Some(action) = action else {
-            return Err(Status::invalid_argument("action: must be set"));
-        };
+        let (app, caller, input) = self.ready.begin(request, parse::subject::record_consent)?;
+        let of = input.of;
+        caller.require(Scope::Subjects, &of.organisation)?;
         let written = app
-            .record_consent(
-                &request.organisation,
-                &request.subject,
-                ConsentInput {
-                    purpose: request.purpose,
-                    action,
-                    notice_version,
-                    source,
-                    at,
-                    parental: request.parental,
-                },
-            )
+            .record_consent(&of.organisation, &of.subject, input.consent)
             .await?;
         Ok(Response::new(proto::RecordConsentResponse {
-            state: state(&request.organisation, written),
+            state: state(&of.organisation, written),
         }))
     }
 
@@ -74,21 +45,16 @@ impl proto::subject_service_server::SubjectService for SubjectApi {
         &self,
         request: Request<proto::RecordObjectionRequest>,
     ) -> Result<Response<proto::RecordObjectionResponse>, Status> {
-        let app = self.ready.get()?;
-        let (caller, request) = authenticated(request)?;
-        let mut violations = Violations::default();
-        violations.id("organisation", &request.organisation);
-        violations.required_subject("subject", &request.subject);
-        let target =
-            convert::objection_target(&mut violations, request.direct_marketing, &request.purpose);
-        let at = violations.timestamp("at", request.at.as_ref());
-        violations.into_result(())?;
-        caller.require(Scope::Subjects, &request.organisation)?;
+        let (app, caller, input) = self
+            .ready
+            .begin(request, parse::subject::record_objection)?;
+        let of = input.of;
+        caller.require(Scope::Subjects, &of.organisation)?;
         let written = app
-            .record_objection(&request.organisation, &request.subject, target, at)
+            .record_objection(&of.organisation, &of.subject, input.target, input.at)
             .await?;
         Ok(Response::new(proto::RecordObjectionResponse {
-            state: state(&request.organisation, written),
+            state: state(&of.organisation, written),
         }))
     }
 
@@ -96,20 +62,16 @@ impl proto::subject_service_server::SubjectService for SubjectApi {
         &self,
         request: Request<proto::WithdrawObjectionRequest>,
     ) -> Result<Response<proto::WithdrawObjectionResponse>, Status> {
-        let app = self.ready.get()?;
-        let (caller, request) = authenticated(request)?;
-        let mut violations = Violations::default();
-        violations.id("organisation", &request.organisation);
-        violations.required_subject("subject", &request.subject);
-        let target =
-            convert::objection_target(&mut violations, request.direct_marketing, &request.purpose);
-        violations.into_result(())?;
-        caller.require(Scope::Subjects, &request.organisation)?;
+        let (app, caller, input) = self
+            .ready
+            .begin(request, parse::subject::withdraw_objection)?;
+        let of = input.of;
+        caller.require(Scope::Subjects, &of.organisation)?;
         let written = app
-            .withdraw_objection(&request.organisation, &request.subject, target)
+            .withdraw_objection(&of.organisation, &of.subject, input.target)
             .await?;
         Ok(Response::new(proto::WithdrawObjectionResponse {
-            state: state(&request.organisation, written),
+            state: state(&of.organisation, written),
         }))
     }
 
@@ -117,28 +79,21 @@ impl proto::subject_service_server::SubjectService for SubjectApi {
         &self,
         request: Request<proto::RecordCompellingGroundsRequest>,
     ) -> Result<Response<proto::RecordCompellingGroundsResponse>, Status> {
-        let app = self.ready.get()?;
-        let (caller, request) = authenticated(request)?;
-        let mut violations = Violations::default();
-        violations.id("organisation", &request.organisation);
-        violations.required_subject("subject", &request.subject);
-        violations.id("purpose", &request.purpose);
-        let grounds = violations.text("grounds", request.grounds, MAX_TEXT_BYTES);
-        if grounds.is_none() {
-            violations.add("grounds", "must state the grounds");
-        }
-        violations.into_result(())?;
-        caller.require(Scope::Subjects, &request.organisation)?;
+        let (app, caller, input) = self
+            .ready
+            .begin(request, parse::subject::record_compelling_grounds)?;
+        let of = input.of;
+        caller.require(Scope::Subjects, &of.organisation)?;
         let written = app
             .record_grounds(
-                &request.organisation,
-                &request.subject,
-                &request.purpose,
-                grounds.as_deref().unwrap_or_default(),
+                &of.organisation,
+                &of.subject,
+                &input.purpose,
+                &input.grounds,
             )
             .await?;
         Ok(Response::new(proto::RecordCompellingGroundsResponse {
-            state: state(&request.organisation, written),
+            state: state(&of.organisation, written),
         }))
     }
 
@@ -146,24 +101,14 @@ impl proto::subject_service_server::SubjectService for SubjectApi {
         &self,
         request: Request<proto::SetBirthRequest>,
     ) -> Result<Response<proto::SetBirthResponse>, Status> {
-        let app = self.ready.get()?;
-        let (caller, request) = authenticated(request)?;
-        let mut violations = Violations::default();
-        violations.id("organisation", &request.organisation);
-        violations.required_subject("subject", &request.subject);
-        let birth = violations.birth(&request.birth_date, request.birth_year);
-        let birth = violations.into_result(birth)?;
-        caller.require(Scope::Subjects, &request.organisation)?;
-        let Some(birth) = birth else {
-            return Err(Status::invalid_argument(
-                "birth_date: give a birth date or a birth year",
-            ));
-        };
+        let (app, caller, input) = self.ready.begin(request, parse::subject::set_birth)?;
+        let of = input.of;
+        caller.require(Scope::Subjects, &of.organisation)?;
         let written = app
-            .set_birth(&request.organisation, &request.subject, birth)
+            .set_birth(&of.organisation, &of.subject, input.birth)
             .await?;
         Ok(Response::new(proto::SetBirthResponse {
-            state: state(&request.organisation, written),
+            state: state(&of.organisation, written),
         }))
     }
 
@@ -171,29 +116,16 @@ impl proto::subject_service_server::SubjectService for SubjectApi {
         &self,
         request: Request<proto::LiftRestrictionRequest>,
     ) -> Result<Response<proto::LiftRestrictionResponse>, Status> {
-        let app = self.ready.get()?;
-        let (caller, request) = authenticated(request)?;
-        let mut violations = Violations::default();
-        violations.id("organisation", &request.organisation);
-        violations.required_subject("subject", &request.subject);
-        let note = violations.text("note", request.note, MAX_TEXT_BYTES);
-        if note.is_none() {
-            violations.add(
-                "note",
-                "must say why and how the subject was told (Art. 18(3))",
-            );
-        }
-        violations.into_result(())?;
-        caller.require(Scope::Subjects, &request.organisation)?;
+        let (app, caller, input) = self
+            .ready
+            .begin(request, parse::subject::lift_restriction)?;
+        let of = input.of;
+        caller.require(Scope::Subjects, &of.organisation)?;
         let written = app
-            .lift_restriction(
-                &request.organisation,
-                &request.subject,
-                note.as_deref().unwrap_or_default(),
-            )
+            .lift_restriction(&of.organisation, &of.subject, &input.note)
             .await?;
         Ok(Response::new(proto::LiftRestrictionResponse {
-            state: state(&request.organisation, written),
+            state: state(&of.organisation, written),
         }))
     }
 
@@ -201,18 +133,13 @@ impl proto::subject_service_server::SubjectService for SubjectApi {
         &self,
         request: Request<proto::GetSubjectStateRequest>,
     ) -> Result<Response<proto::GetSubjectStateResponse>, Status> {
-        let app = self.ready.get()?;
-        let (caller, request) = authenticated(request)?;
-        let mut violations = Violations::default();
-        violations.id("organisation", &request.organisation);
-        violations.required_subject("subject", &request.subject);
-        violations.into_result(())?;
-        caller.require(Scope::Subjects, &request.organisation)?;
-        let read = app
-            .subject_history(&request.organisation, &request.subject)
-            .await?;
+        let (app, caller, of) = self
+            .ready
+            .begin(request, parse::subject::get_subject_state)?;
+        caller.require(Scope::Subjects, &of.organisation)?;
+        let read = app.subject_history(&of.organisation, &of.subject).await?;
         Ok(Response::new(proto::GetSubjectStateResponse {
-            state: state(&request.organisation, read),
+            state: state(&of.organisation, read),
         }))
     }
 }

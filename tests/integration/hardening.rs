@@ -881,3 +881,55 @@ async fn costly_work_stops_at_the_deadline_and_at_shutdown() {
     let exit = server.wait(std::time::Duration::from_secs(10)).await;
     assert!(exit.success(), "{exit:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subject_read_back_by_the_follower_never_undoes_a_later_write() {
+    // Each write notifies this server's own follower (PostgreSQL), which reads the subject
+    // back while the next write is under way: a Check right after a write must see it.
+    let app = fan().await;
+    let mut subjects = app.subjects();
+    let mut decision = app.decision();
+    let question = || proto::CheckRequest {
+        organisation: "fan".into(),
+        purpose: "insights".into(),
+        category: "user.online".into(),
+        recipient: "p0".into(),
+        subject: Some("alternating".into()),
+        ..Default::default()
+    };
+    for round in 0..200 {
+        let objecting = round % 2 == 0;
+        if objecting {
+            subjects
+                .record_objection(proto::RecordObjectionRequest {
+                    organisation: "fan".into(),
+                    subject: "alternating".into(),
+                    purpose: "insights".into(),
+                    ..Default::default()
+                })
+                .await
+                .expect("object");
+        } else {
+            subjects
+                .withdraw_objection(proto::WithdrawObjectionRequest {
+                    organisation: "fan".into(),
+                    subject: "alternating".into(),
+                    purpose: "insights".into(),
+                    ..Default::default()
+                })
+                .await
+                .expect("withdraw");
+        }
+        let answer = decision
+            .check(question())
+            .await
+            .expect("check")
+            .into_inner();
+        let expected = if objecting {
+            proto::Decision::Deny
+        } else {
+            proto::Decision::Allow
+        };
+        assert_eq!(answer.decision(), expected, "round {round}");
+    }
+}

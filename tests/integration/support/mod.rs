@@ -271,8 +271,23 @@ pub async fn spawn_with(configure: impl FnOnce(&mut Settings)) -> TestApp {
     app
 }
 
+/// `TEST_LOG=1 cargo test ...` shows the in-process servers' log with each test's output
+/// (libtest captures it, so a passing test stays quiet); without it nothing is logged.
+fn init_test_logging() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            purposed::telemetry::init_with(
+                purposed::config::LogFormat::Text,
+                tracing_subscriber::fmt::TestWriter::new(),
+            );
+        }
+    });
+}
+
 /// Starts a server without waiting for it to be ready.
 pub async fn start(settings: Settings, database: TestDatabase) -> TestApp {
+    init_test_logging();
     let application = Application::build(settings).await.expect("bind port 0");
     let address = application.address();
     let metrics_address = application.metrics_address();

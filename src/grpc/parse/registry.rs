@@ -1,0 +1,132 @@
+//! RegistryService requests. An apply's manifest is parsed by the application, which also
+//! checks the organisation it names before anything is read.
+
+use super::{OrganisationAt, OrganisationPage};
+use crate::{
+    app::Limits,
+    domain::{policy::RecipientKind, taxonomy::Sensitivity},
+    error::Error,
+    grpc::convert::{self, Page, Violations},
+    proto,
+};
+
+/// A manifest to apply, as the caller sent it.
+#[derive(Clone, Debug)]
+pub struct Apply {
+    pub manifest: String,
+    pub dry_run: bool,
+    pub expected_revision: Option<u64>,
+}
+
+/// Registered recipients, of one kind when given.
+#[derive(Clone, Debug)]
+pub struct RecipientsPage {
+    pub of: OrganisationPage,
+    pub kind: Option<RecipientKind>,
+}
+
+/// Categories, of one sensitivity when given.
+#[derive(Clone, Debug)]
+pub struct CategoriesPage {
+    pub of: OrganisationPage,
+    pub sensitivity: Option<Sensitivity>,
+}
+
+pub fn apply_manifest(request: proto::ApplyManifestRequest, _: &Limits) -> Result<Apply, Error> {
+    Ok(Apply {
+        manifest: request.manifest,
+        dry_run: request.dry_run,
+        expected_revision: request.expected_revision,
+    })
+}
+
+fn organisation_at(
+    violations: &mut Violations,
+    organisation: String,
+    revision: Option<u64>,
+) -> OrganisationAt {
+    violations.id("organisation", &organisation);
+    OrganisationAt {
+        organisation,
+        revision,
+    }
+}
+
+pub fn get_organisation(
+    request: proto::GetOrganisationRequest,
+    _: &Limits,
+) -> Result<OrganisationAt, Error> {
+    let mut violations = Violations::default();
+    let at = organisation_at(&mut violations, request.organisation, request.revision);
+    violations.into_result(at)
+}
+
+pub fn list_organisations(
+    request: proto::ListOrganisationsRequest,
+    _: &Limits,
+) -> Result<Page, Error> {
+    let mut violations = Violations::default();
+    let page = violations.page(request.page_size, &request.page_token);
+    violations.into_result(page)
+}
+
+pub fn list_purposes(
+    request: proto::ListPurposesRequest,
+    _: &Limits,
+) -> Result<OrganisationPage, Error> {
+    let mut violations = Violations::default();
+    let at = organisation_at(&mut violations, request.organisation, request.revision);
+    let page = violations.page(request.page_size, &request.page_token);
+    violations.into_result(OrganisationPage { at, page })
+}
+
+pub fn list_registered_recipients(
+    request: proto::ListRegisteredRecipientsRequest,
+    _: &Limits,
+) -> Result<RecipientsPage, Error> {
+    let mut violations = Violations::default();
+    let at = organisation_at(&mut violations, request.organisation, request.revision);
+    let page = violations.page(request.page_size, &request.page_token);
+    let kind = violations
+        .enumeration::<proto::RecipientKind>("kind", request.kind)
+        .and_then(convert::kind_filter);
+    violations.into_result(RecipientsPage {
+        of: OrganisationPage { at, page },
+        kind,
+    })
+}
+
+pub fn list_categories(
+    request: proto::ListCategoriesRequest,
+    _: &Limits,
+) -> Result<CategoriesPage, Error> {
+    let mut violations = Violations::default();
+    let at = organisation_at(&mut violations, request.organisation, request.revision);
+    let page = violations.page(request.page_size, &request.page_token);
+    let sensitivity = violations
+        .enumeration::<proto::Sensitivity>("sensitivity", request.sensitivity)
+        .and_then(convert::sensitivity_filter);
+    violations.into_result(CategoriesPage {
+        of: OrganisationPage { at, page },
+        sensitivity,
+    })
+}
+
+pub fn list_revisions(
+    request: proto::ListRevisionsRequest,
+    _: &Limits,
+) -> Result<OrganisationPage, Error> {
+    let mut violations = Violations::default();
+    let at = organisation_at(&mut violations, request.organisation, None);
+    let page = violations.page(request.page_size, &request.page_token);
+    violations.into_result(OrganisationPage { at, page })
+}
+
+pub fn get_revision(
+    request: proto::GetRevisionRequest,
+    _: &Limits,
+) -> Result<OrganisationAt, Error> {
+    let mut violations = Violations::default();
+    let at = organisation_at(&mut violations, request.organisation, request.revision);
+    violations.into_result(at)
+}

@@ -1,0 +1,164 @@
+//! SubjectService requests.
+
+use super::SubjectOf;
+use crate::{
+    app::{ConsentInput, Limits, ObjectionTarget},
+    domain::subject::Birth,
+    error::Error,
+    grpc::convert::{self, MAX_TEXT_BYTES, Violations},
+    proto,
+};
+
+/// Longest notice version, in bytes.
+const MAX_NOTICE_VERSION_BYTES: usize = 200;
+
+#[derive(Clone, Debug)]
+pub struct Consent {
+    pub of: SubjectOf,
+    pub consent: ConsentInput,
+}
+
+#[derive(Clone, Debug)]
+pub struct ObjectionRecord {
+    pub of: SubjectOf,
+    pub target: ObjectionTarget,
+    pub at: Option<jiff::Timestamp>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ObjectionWithdrawal {
+    pub of: SubjectOf,
+    pub target: ObjectionTarget,
+}
+
+#[derive(Clone, Debug)]
+pub struct Grounds {
+    pub of: SubjectOf,
+    pub purpose: String,
+    pub grounds: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct BirthRecord {
+    pub of: SubjectOf,
+    pub birth: Birth,
+}
+
+#[derive(Clone, Debug)]
+pub struct Lifting {
+    pub of: SubjectOf,
+    pub note: String,
+}
+
+fn subject_of(violations: &mut Violations, organisation: String, subject: String) -> SubjectOf {
+    violations.id("organisation", &organisation);
+    violations.required_subject("subject", &subject);
+    SubjectOf {
+        organisation,
+        subject,
+    }
+}
+
+pub fn record_consent(request: proto::RecordConsentRequest, _: &Limits) -> Result<Consent, Error> {
+    let mut violations = Violations::default();
+    let of = subject_of(&mut violations, request.organisation, request.subject);
+    violations.id("purpose", &request.purpose);
+    let action = violations
+        .required::<proto::ConsentAction>("action", request.action)
+        .and_then(convert::consent_action);
+    let at = violations.timestamp("at", request.at.as_ref());
+    let notice_version = violations.text(
+        "notice_version",
+        request.notice_version,
+        MAX_NOTICE_VERSION_BYTES,
+    );
+    let source = violations.text("source", request.source, MAX_TEXT_BYTES);
+    let action = violations.into_required(action, "action")?;
+    Ok(Consent {
+        of,
+        consent: ConsentInput {
+            purpose: request.purpose,
+            action,
+            notice_version,
+            source,
+            at,
+            parental: request.parental,
+        },
+    })
+}
+
+pub fn record_objection(
+    request: proto::RecordObjectionRequest,
+    _: &Limits,
+) -> Result<ObjectionRecord, Error> {
+    let mut violations = Violations::default();
+    let of = subject_of(&mut violations, request.organisation, request.subject);
+    let target =
+        convert::objection_target(&mut violations, request.direct_marketing, &request.purpose);
+    let at = violations.timestamp("at", request.at.as_ref());
+    violations.into_result(ObjectionRecord { of, target, at })
+}
+
+pub fn withdraw_objection(
+    request: proto::WithdrawObjectionRequest,
+    _: &Limits,
+) -> Result<ObjectionWithdrawal, Error> {
+    let mut violations = Violations::default();
+    let of = subject_of(&mut violations, request.organisation, request.subject);
+    let target =
+        convert::objection_target(&mut violations, request.direct_marketing, &request.purpose);
+    violations.into_result(ObjectionWithdrawal { of, target })
+}
+
+pub fn record_compelling_grounds(
+    request: proto::RecordCompellingGroundsRequest,
+    _: &Limits,
+) -> Result<Grounds, Error> {
+    let mut violations = Violations::default();
+    let of = subject_of(&mut violations, request.organisation, request.subject);
+    violations.id("purpose", &request.purpose);
+    let grounds = violations.text("grounds", request.grounds, MAX_TEXT_BYTES);
+    if grounds.is_none() {
+        violations.add("grounds", "must state the grounds");
+    }
+    let grounds = violations.into_required(grounds, "grounds")?;
+    Ok(Grounds {
+        of,
+        purpose: request.purpose,
+        grounds,
+    })
+}
+
+pub fn set_birth(request: proto::SetBirthRequest, _: &Limits) -> Result<BirthRecord, Error> {
+    let mut violations = Violations::default();
+    let of = subject_of(&mut violations, request.organisation, request.subject);
+    let birth = violations.birth(&request.birth_date, request.birth_year);
+    let birth = violations.into_required(birth, "birth_date")?;
+    Ok(BirthRecord { of, birth })
+}
+
+pub fn lift_restriction(
+    request: proto::LiftRestrictionRequest,
+    _: &Limits,
+) -> Result<Lifting, Error> {
+    let mut violations = Violations::default();
+    let of = subject_of(&mut violations, request.organisation, request.subject);
+    let note = violations.text("note", request.note, MAX_TEXT_BYTES);
+    if note.is_none() {
+        violations.add(
+            "note",
+            "must say why and how the subject was told (Art. 18(3))",
+        );
+    }
+    let note = violations.into_required(note, "note")?;
+    Ok(Lifting { of, note })
+}
+
+pub fn get_subject_state(
+    request: proto::GetSubjectStateRequest,
+    _: &Limits,
+) -> Result<SubjectOf, Error> {
+    let mut violations = Violations::default();
+    let of = subject_of(&mut violations, request.organisation, request.subject);
+    violations.into_result(of)
+}
