@@ -1022,7 +1022,8 @@ fn field_cases(clients: &Clients) -> Vec<Case> {
     ]
 }
 
-fn violations(status: &Status) -> Vec<String> {
+/// The fields a refusal's BadRequest detail names.
+pub fn violations(status: &Status) -> Vec<String> {
     status
         .get_details_bad_request()
         .map(|details| {

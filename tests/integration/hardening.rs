@@ -7,7 +7,6 @@ use purposed::proto::{
 };
 use tokio::task::JoinSet;
 use tonic::Code;
-use tonic_types::StatusExt;
 
 use crate::{
     decision::apply,
@@ -224,19 +223,6 @@ async fn concurrent_writers_wait_for_each_other_and_never_fail_internally() {
     );
 }
 
-fn violated_fields(status: &tonic::Status) -> Vec<String> {
-    status
-        .get_details_bad_request()
-        .map(|details| {
-            details
-                .field_violations
-                .into_iter()
-                .map(|violation| violation.field)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn expect_field<T: std::fmt::Debug>(
     case: &str,
     answer: Result<tonic::Response<T>, tonic::Status>,
@@ -244,7 +230,11 @@ fn expect_field<T: std::fmt::Debug>(
 ) {
     let status = answer.expect_err(case);
     assert_eq!(status.code(), Code::InvalidArgument, "{case}: {status:?}");
-    assert_eq!(violated_fields(&status), [field], "{case}: {status:?}");
+    assert_eq!(
+        crate::catalogue::violations(&status),
+        [field],
+        "{case}: {status:?}"
+    );
 }
 
 #[tokio::test]
