@@ -27,20 +27,8 @@ pub(super) async fn append_audit(
     record: &Record,
 ) -> Result<i64, StoreError> {
     let organisation = record.organisation.as_str();
-    audit_head::Entity::insert(audit_head::ActiveModel {
-        organisation_id: Set(organisation.to_owned()),
-        seq: Set(0),
-        hash: Set(GENESIS.to_owned()),
-    })
-    .on_conflict_do_nothing_on([audit_head::Column::OrganisationId])
-    .exec(txn)
-    .await?;
     // Update first, read after: reading first would let two writers read the same head.
-    audit_head::Entity::update_many()
-        .col_expr(audit_head::Column::Seq, Expr::col(audit_head::Column::Seq))
-        .filter(audit_head::Column::OrganisationId.eq(organisation))
-        .exec(txn)
-        .await?;
+    lock_chain(txn, organisation).await?;
     let head = audit_head::Entity::find_by_id(organisation.to_owned())
         .one(txn)
         .await?
@@ -83,6 +71,33 @@ pub(super) async fn append_audit(
         .await?;
     }
     Ok(seq)
+}
+
+/// Takes the organisation's chain head for the rest of the transaction (creating it at
+/// genesis if the organisation has none): on PostgreSQL its row lock, on SQLite the write
+/// lock the transaction holds already. Every writer of the organisation queues here. A
+/// transaction that writes rights events takes it before the first, so that event ids,
+/// drawn from a sequence as rows are inserted, follow the order in which the writers commit:
+/// a watcher reading after the last id it saw then cannot pass over an event that commits
+/// late with a lower id.
+pub(super) async fn lock_chain(
+    txn: &DatabaseTransaction,
+    organisation: &str,
+) -> Result<(), StoreError> {
+    audit_head::Entity::insert(audit_head::ActiveModel {
+        organisation_id: Set(organisation.to_owned()),
+        seq: Set(0),
+        hash: Set(GENESIS.to_owned()),
+    })
+    .on_conflict_do_nothing_on([audit_head::Column::OrganisationId])
+    .exec(txn)
+    .await?;
+    audit_head::Entity::update_many()
+        .col_expr(audit_head::Column::Seq, Expr::col(audit_head::Column::Seq))
+        .filter(audit_head::Column::OrganisationId.eq(organisation))
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 /// The PostgreSQL notification channel of committed changes.

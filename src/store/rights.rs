@@ -10,7 +10,12 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr, sea_query::Expr,
 };
 
-use super::{Store, StoreError, audit::append_audit, entity::*, from_micros, micros, subjects};
+use super::{
+    Store, StoreError,
+    audit::{append_audit, lock_chain},
+    entity::*,
+    from_micros, micros, subjects,
+};
 use crate::domain::{
     Spelling,
     audit::{Detail, Kind, Record},
@@ -442,6 +447,7 @@ impl Store {
             return self.replay(new).await;
         }
         let txn = self.begin_write().await?;
+        lock_chain(&txn, &new.organisation).await?;
         let row = rights_request::ActiveModel {
             organisation_id: Set(new.organisation.clone()),
             request_id: Set(new.request_id.clone()),
@@ -514,6 +520,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<RequestRecord, StoreError> {
         let txn = self.begin_write().await?;
+        lock_chain(&txn, &change.organisation).await?;
         let row = request_row(&txn, &change.organisation, &change.request_id)
             .await?
             .ok_or_else(|| StoreError::NoSuchRequest(change.request_id.clone()))?;
@@ -617,6 +624,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<(TaskRecord, RequestRecord), StoreError> {
         let txn = self.begin_write().await?;
+        lock_chain(&txn, organisation).await?;
         let task = rights_task::Entity::find_by_id(row_id(task_id))
             .filter(rights_task::Column::OrganisationId.eq(organisation))
             .one(&txn)

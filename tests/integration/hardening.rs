@@ -923,3 +923,48 @@ async fn a_subject_read_back_by_the_follower_never_undoes_a_later_write() {
         assert_eq!(answer.decision(), expected, "round {round}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_watcher_sees_every_event_of_concurrent_writers() {
+    let app = fan().await;
+    let mut stream = open_stream(&app).await.expect("watch");
+    // Eight writers of one organisation at once: their events must reach the watcher in an
+    // order it can follow, none passed over.
+    let mut writers = JoinSet::new();
+    for writer in 0..8 {
+        let mut rights = app.rights();
+        writers.spawn(async move {
+            for index in 0..10 {
+                let request_id = format!("watched-{writer}-{index}");
+                rights
+                    .submit_rights_request(submission(
+                        &request_id,
+                        RightsRequestType::Access,
+                        &request_id,
+                    ))
+                    .await
+                    .expect("submit");
+                rights
+                    .transition_rights_request(transition(
+                        &request_id,
+                        RightsRequestStatus::IdentityPending,
+                    ))
+                    .await
+                    .expect("transition");
+            }
+        });
+    }
+    writers.join_all().await;
+    // Each request wrote two events: its submission and its move.
+    let mut seen = std::collections::BTreeSet::new();
+    while seen.len() < 160 {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(30), stream.message())
+            .await
+            .unwrap_or_else(|_| panic!("only {} of 160 events within 30 s", seen.len()))
+            .expect("stream")
+            .expect("open")
+            .event
+            .expect("event");
+        assert!(seen.insert(event.id), "event {} twice", event.id);
+    }
+}
