@@ -85,13 +85,22 @@ fn is_conflict(error: &DbErr) -> bool {
     else {
         return false;
     };
-    let Some(code) = error.as_database_error().and_then(|error| error.code()) else {
+    let Some(database) = error.as_database_error() else {
         return false;
     };
-    match code.parse::<i32>() {
-        // The primary result code is the low byte of an extended one.
-        Ok(sqlite) => matches!(sqlite & 0xff, 5 | 6),
-        Err(_) => matches!(code.as_ref(), "40001" | "40P01"),
+    let Some(code) = database.code() else {
+        return false;
+    };
+    // A SQLSTATE is five digits too, so the backend decides how the code reads.
+    if database
+        .try_downcast_ref::<sea_orm::sqlx::postgres::PgDatabaseError>()
+        .is_some()
+    {
+        matches!(code.as_ref(), "40001" | "40P01")
+    } else {
+        // SQLite's primary result code is the low byte of an extended one.
+        code.parse::<i32>()
+            .is_ok_and(|sqlite| matches!(sqlite & 0xff, 5 | 6))
     }
 }
 

@@ -56,3 +56,75 @@ async fn migrations_go_down_and_up_again() {
         .expect("apply");
     assert_eq!(applied.revision, 1);
 }
+
+/// The database's own refusal when another transaction got in the way: SQLite busy past
+/// its timeout (here none), or a PostgreSQL serialisation failure.
+async fn lock_conflict(url: &str) -> sea_orm::sqlx::Error {
+    use sea_orm::sqlx::{Connection, Executor};
+    if url.starts_with("sqlite") {
+        let url = format!("{url}?mode=rwc");
+        let mut holder = sea_orm::sqlx::SqliteConnection::connect(&url)
+            .await
+            .expect("connect");
+        let mut waiter = sea_orm::sqlx::SqliteConnection::connect(&url)
+            .await
+            .expect("connect");
+        holder
+            .execute("CREATE TABLE contended (id INTEGER PRIMARY KEY)")
+            .await
+            .expect("create");
+        holder
+            .execute("BEGIN IMMEDIATE")
+            .await
+            .expect("take the write lock");
+        waiter
+            .execute("PRAGMA busy_timeout = 0")
+            .await
+            .expect("no waiting");
+        waiter
+            .execute("INSERT INTO contended (id) VALUES (1)")
+            .await
+            .expect_err("the write lock is held")
+    } else {
+        let mut reader = sea_orm::sqlx::PgConnection::connect(url)
+            .await
+            .expect("connect");
+        let mut writer = sea_orm::sqlx::PgConnection::connect(url)
+            .await
+            .expect("connect");
+        reader
+            .execute("CREATE TABLE contended (id INT PRIMARY KEY, n INT); INSERT INTO contended VALUES (1, 0)")
+            .await
+            .expect("create");
+        reader
+            .execute("BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT n FROM contended")
+            .await
+            .expect("a snapshot");
+        writer
+            .execute("UPDATE contended SET n = 1 WHERE id = 1")
+            .await
+            .expect("another writer commits");
+        reader
+            .execute("UPDATE contended SET n = 2 WHERE id = 1")
+            .await
+            .expect_err("the row changed since the snapshot")
+    }
+}
+
+#[tokio::test]
+async fn a_lock_conflict_is_a_conflict_on_either_database() {
+    let database = TestDatabase::create().await;
+    let error = lock_conflict(&database.url).await;
+    let classified = purposed::store::StoreError::from(sea_orm::DbErr::Exec(
+        sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(error)),
+    ));
+    assert!(
+        matches!(classified, purposed::store::StoreError::Conflict(_)),
+        "{classified:?}"
+    );
+    // Callers are told to retry, not that the service failed.
+    assert!(matches!(
+        purposed::error::Error::from(classified),
+        purposed::error::Error::Aborted(_)
+    ));
+}
