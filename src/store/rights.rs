@@ -624,18 +624,16 @@ impl Store {
         now: Timestamp,
     ) -> Result<(TaskRecord, RequestRecord), StoreError> {
         let txn = self.begin_write().await?;
+        // The chain head orders every completion of the organisation's tasks: the last one
+        // then counts the others' committed work, where under READ COMMITTED alone each
+        // could count the rest still open and none complete the request.
         lock_chain(&txn, organisation).await?;
         let task = rights_task::Entity::find_by_id(row_id(task_id))
             .filter(rights_task::Column::OrganisationId.eq(organisation))
             .one(&txn)
             .await?
             .ok_or(StoreError::NoSuchTask(task_id))?;
-        // The request's row lock orders every completion of its tasks: the last one then
-        // counts the others' committed work, where under READ COMMITTED alone each could
-        // count the rest still open and none complete the request. (SQLite's write lock,
-        // taken at BEGIN, orders them already.)
         let request = rights_request::Entity::find_by_id(task.rights_request_id)
-            .lock_exclusive()
             .one(&txn)
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("task {task_id} without its request")))?;
