@@ -129,17 +129,18 @@ fn control_message(control: char) -> String {
     )
 }
 
-/// Every string of the document holding a control character, by its path.
+/// Every string of the document (keys too) holding a control character, by its path.
 fn controls_in(value: &serde_json::Value, path: &mut String, found: &mut Vec<Violation>) {
-    match value {
-        serde_json::Value::String(text) => {
-            if let Some(control) = crate::domain::forbidden_control(text) {
-                found.push(Violation {
-                    path: path.clone(),
-                    message: control_message(control),
-                });
-            }
+    fn note(path: &str, text: &str, found: &mut Vec<Violation>) {
+        if let Some(control) = crate::domain::forbidden_control(text) {
+            found.push(Violation {
+                path: path.to_owned(),
+                message: control_message(control),
+            });
         }
+    }
+    match value {
+        serde_json::Value::String(text) => note(path, text, found),
         serde_json::Value::Array(items) => {
             for (index, item) in items.iter().enumerate() {
                 let length = path.len();
@@ -155,12 +156,7 @@ fn controls_in(value: &serde_json::Value, path: &mut String, found: &mut Vec<Vio
                     path.push('.');
                 }
                 path.push_str(key);
-                if let Some(control) = crate::domain::forbidden_control(key) {
-                    found.push(Violation {
-                        path: path.clone(),
-                        message: control_message(control),
-                    });
-                }
+                note(path, key, found);
                 controls_in(item, path, found);
                 path.truncate(length);
             }
@@ -461,7 +457,9 @@ impl Validator {
 
     fn date(&mut self, path: String, text: &str) -> Option<Date> {
         match text.parse::<Date>() {
-            Ok(date) if text.len() == 10 && (1..=9998).contains(&date.year()) => Some(date),
+            Ok(date) if text.len() == 10 && crate::domain::is_supported_year(date.year()) => {
+                Some(date)
+            }
             Ok(_) if text.len() == 10 => {
                 self.fail(path, format!("{text:?} is outside the years 0001 to 9998"));
                 None

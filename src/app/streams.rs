@@ -145,7 +145,7 @@ impl Feed {
         loop {
             written.borrow_and_update();
             if let Err(error) = self.read_new().await {
-                // The watchers catch up from the database themselves on their next wake.
+                // The cursor stays where it was: the next wake reads the same events again.
                 tracing::warn!(error = %error, "rights event feed cannot read");
             }
             if self.sender.receiver_count() == 0 {

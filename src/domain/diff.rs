@@ -1,7 +1,7 @@
 //! The policy-level decisions a new registry revision would change: what a dry run reports.
 
 use std::{
-    collections::BTreeSet,
+    collections::{BTreeMap, BTreeSet},
     sync::atomic::{AtomicBool, Ordering},
 };
 
@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use super::{
     decision::{Decision, Effect, ReasonCode},
     engine::{CompiledPolicy, Question},
-    policy::{Purpose, Registry},
+    policy::Purpose,
 };
 
 /// One (purpose, category, recipient) whose decision changes.
@@ -46,25 +46,25 @@ pub fn decision_changes(
     limits: DiffLimits,
     cancelled: &AtomicBool,
 ) -> (Vec<DecisionChange>, bool) {
-    let registries: Vec<&Registry> = before
+    // Every purpose of either registry with its versions, in id order.
+    let mut purposes: BTreeMap<&str, Vec<&Purpose>> = BTreeMap::new();
+    for registry in before
         .map(|policy| policy.registry().as_ref())
         .into_iter()
         .chain([after.registry().as_ref()])
-        .collect();
-    let purposes: BTreeSet<&str> = registries
-        .iter()
-        .flat_map(|registry| &registry.purposes)
-        .map(|purpose| purpose.id.as_str())
-        .collect();
+    {
+        for purpose in &registry.purposes {
+            purposes
+                .entry(purpose.id.as_str())
+                .or_default()
+                .push(purpose);
+        }
+    }
     let mut changes = Vec::new();
     let mut asked = 0_usize;
-    for purpose in purposes {
+    for (purpose, versions) in purposes {
         // Every category and recipient the purpose names in either registry, each pair
         // asked once; nothing is built beyond these two sets.
-        let versions: Vec<&Purpose> = registries
-            .iter()
-            .filter_map(|registry| registry.purposes.iter().find(|p| p.id == purpose))
-            .collect();
         let categories: BTreeSet<&str> = versions
             .iter()
             .flat_map(|version| {

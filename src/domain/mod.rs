@@ -66,3 +66,10 @@ pub fn forbidden_control(text: &str) -> Option<char> {
 pub fn is_forbidden_control(c: char) -> bool {
     c.is_control() && !matches!(c, '\t' | '\n' | '\r')
 }
+
+/// The years an instant or a date may fall in, the one rule for every field that takes
+/// one: 0001 to 9998 (UTC for instants). Year 9999 cannot be held whole: the last instant
+/// the time library represents is 9999-12-30T22:00Z.
+pub fn is_supported_year(year: i16) -> bool {
+    (1..=9998).contains(&year)
+}

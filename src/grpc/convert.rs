@@ -63,13 +63,12 @@ pub const MAX_FILTER_VALUES: usize = 32;
 /// Most purposes one rights request names; repeats fold into one.
 pub const MAX_REQUEST_PURPOSES: usize = 100;
 
-/// The one rule for instants: UTC years 0001 to 9998. (Year 9999 cannot be held whole: the
-/// last instant the time library represents is 9999-12-30T22:00Z.)
+/// What `crate::domain::is_supported_year` means for an instant.
 const TIMESTAMP_RANGE: &str =
     "must fall in the years 0001 to 9998 (0001-01-01T00:00:00Z to 9998-12-31T23:59:59.999999999Z)";
 
 fn in_supported_years(at: jiff::Timestamp) -> bool {
-    (1..=9998).contains(&jiff::tz::Offset::UTC.to_datetime(at).year())
+    crate::domain::is_supported_year(jiff::tz::Offset::UTC.to_datetime(at).year())
 }
 
 /// Drops repeats, keeping the first of each.
@@ -838,7 +837,9 @@ impl Violations {
             return None;
         }
         match value.parse::<jiff::civil::Date>() {
-            Ok(date) if value.len() == 10 && (1..=9998).contains(&date.year()) => Some(date),
+            Ok(date) if value.len() == 10 && crate::domain::is_supported_year(date.year()) => {
+                Some(date)
+            }
             Ok(_) if value.len() == 10 => {
                 self.add(field, "must fall in the years 0001 to 9998");
                 None
