@@ -142,4 +142,4 @@ pub fn finish<T>(violations: Violations, value: T) -> Option<T> {
 // ---- helpers of the handlers, re-exported for the targets ------------------------------
 
 pub use purposed::app::{ObjectionTarget, moment};
-pub use purposed::grpc::convert::{objection_target, page_key};
+pub use purposed::grpc::convert::page_key;
