@@ -367,7 +367,7 @@ async fn apply(args: ApplyArgs) -> Result<(), String> {
                 })
                 .await
                 .map_err(|error| describe(&Status::from(error)))?;
-            purposed::grpc::convert::apply_response(&outcome)
+            purposed::grpc::encode::registry::apply_response(&outcome)
         }
         None => {
             let mut client = RegistryServiceClient::new(connect(&args.server).await?);
@@ -438,7 +438,7 @@ fn decision_name(value: i32) -> &'static str {
 }
 
 fn timestamp(at: jiff::Timestamp) -> prost_types::Timestamp {
-    purposed::grpc::convert::timestamp(at)
+    purposed::grpc::wire::timestamp(at)
 }
 
 async fn check(args: CheckArgs) -> Result<(), String> {

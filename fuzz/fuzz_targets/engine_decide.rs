@@ -1,6 +1,6 @@
 //! A whole question through the engine: the example manifests compiled once into a catalog;
 //! a CheckRequest (decoded from the wire, or built from ids of the examples so that most
-//! questions reach past the UNKNOWN_* answers) validated by `convert::check_input`; then
+//! questions reach past the UNKNOWN_* answers) validated by `parse::decision::check`, the handler's own parsing; then
 //! `Catalog::decide` as `App::decide` calls it, with a subject state built from fuzzed
 //! consents, objections, restrictions, erasure and birth; and the answer encoded as
 //! CheckResponse. Some questions also run as ListRecipients (every recipient, or the engaged
@@ -26,7 +26,11 @@ use purposed::{
             SubjectState,
         },
     },
-    grpc::convert::{self, Violations},
+    app::Limits,
+    grpc::{
+        encode::decision as encode,
+        parse::{self, fields::Violations},
+    },
     proto,
 };
 
@@ -218,7 +222,7 @@ fn check_outcome(outcome: &Outcome) {
             "a DENY with obligations: {outcome:?}"
         );
     }
-    let response = convert::check_response(outcome);
+    let response = encode::check_response(outcome);
     assert_ne!(response.decision, proto::Decision::Unspecified as i32);
     for reason in &response.reasons {
         assert_ne!(
@@ -280,10 +284,12 @@ fuzz_target!(|input: Input| {
         }
     };
 
-    let mut violations = Violations::default();
-    let input = convert::check_input(request, "", &mut violations);
-    let Some(input) = purposed_fuzz::finish(violations, input) else {
-        return;
+    let input = match parse::decision::check(request, &Limits::default()) {
+        Ok(input) => input,
+        Err(error) => {
+            purposed_fuzz::status(error);
+            return;
+        }
     };
     // A subject named in the question without a stored state reads as the empty state.
     let state = input.subject.as_ref().map(|_| state.unwrap_or_default());
@@ -307,7 +313,7 @@ fuzz_target!(|input: Input| {
         for recipient in candidates {
             let outcome = policy.decide(&input.question(recipient, when.moment()), state.as_ref());
             check_outcome(&outcome);
-            let _ = convert::recipient_decision(&purposed::app::RecipientOutcome {
+            let _ = encode::recipient_decision(&purposed::app::RecipientOutcome {
                 recipient: recipient.to_owned(),
                 name: String::new(),
                 outcome,

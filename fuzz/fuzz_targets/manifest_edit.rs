@@ -18,7 +18,7 @@ use purposed::{
         taxonomy,
     },
     error::Error,
-    grpc::convert,
+    grpc::encode::registry as encode,
     manifest,
 };
 
@@ -412,7 +412,7 @@ fuzz_target!(|input: Input| {
             "an unchanged registry changes decisions: {decision_changes:?}"
         );
     }
-    let _ = convert::apply_response(&ApplyOutcome {
+    let _ = encode::apply_response(&ApplyOutcome {
         organisation,
         revision: 1,
         changed,

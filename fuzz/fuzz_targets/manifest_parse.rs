@@ -10,7 +10,7 @@ use libfuzzer_sys::fuzz_target;
 use purposed::{
     domain::engine::{CompiledPolicy, RevisionInfo},
     error::Error,
-    grpc::convert,
+    grpc::encode::registry as encode,
     manifest::{self, ManifestError},
 };
 
@@ -61,18 +61,18 @@ fn run(text: &str, limit: usize) {
             // What GetOrganisation, ListPurposes, ListRegisteredRecipients and ListCategories
             // encode from a registry.
             let registry = policy.registry();
-            let _ = convert::organisation(&registry.organisation, policy.info());
+            let _ = encode::organisation(&registry.organisation, policy.info());
             for purpose in &registry.purposes {
-                let _ = convert::purpose(purpose);
+                let _ = encode::purpose(purpose);
             }
             for recipient in &registry.recipients {
-                let _ = convert::recipient(recipient);
+                let _ = encode::recipient(recipient);
             }
             for node in policy.categories() {
                 let parent = node
                     .parent
                     .map(|parent| &policy.categories()[parent as usize]);
-                let _ = convert::category(node, parent);
+                let _ = encode::category(node, parent);
             }
         }
     }

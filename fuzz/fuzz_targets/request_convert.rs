@@ -22,7 +22,8 @@ use purposed::{
     },
     error::Error,
     grpc::{
-        convert::{self, Page, Violations},
+        encode::registry as encode,
+        parse::fields::{self, Page, Violations},
         parse,
     },
     proto,
@@ -245,7 +246,7 @@ fn list_categories(request: proto::ListCategoriesRequest) {
             let parent = node
                 .parent
                 .map(|parent| &policy.categories()[parent as usize]);
-            let _ = convert::category(node, parent);
+            let _ = encode::category(node, parent);
         }
         take(
             page,
@@ -280,7 +281,7 @@ fn submit_rights_request(request: proto::SubmitRightsRequestRequest) {
     let Some(input) = parsed(parse::rights::submit_rights_request(request, &limits())) else {
         return;
     };
-    assert!(input.purposes.len() <= named.min(convert::MAX_REQUEST_PURPOSES));
+    assert!(input.purposes.len() <= named.min(fields::MAX_REQUEST_PURPOSES));
     for (index, purpose) in input.purposes.iter().enumerate() {
         assert!(
             !input.purposes[..index].contains(purpose),
@@ -332,8 +333,8 @@ fn list_rights_requests(request: proto::ListRightsRequestsRequest) {
     let Some(page) = parsed(parse::rights::list_rights_requests(request, &limits())) else {
         return;
     };
-    assert!((1..=convert::MAX_PAGE_SIZE).contains(&page.size));
-    assert!(statuses <= convert::MAX_FILTER_VALUES && types <= convert::MAX_FILTER_VALUES);
+    assert!((1..=fields::MAX_PAGE_SIZE).contains(&page.size));
+    assert!(statuses <= fields::MAX_FILTER_VALUES && types <= fields::MAX_FILTER_VALUES);
     // Repeats fold, but a filter given is never lost.
     assert_eq!(page.filters.statuses.is_empty(), statuses == 0);
     assert_eq!(page.filters.kinds.is_empty(), types == 0);
@@ -377,7 +378,7 @@ fn extend_rights_request(request: proto::ExtendRightsRequestRequest) {
 
 fn list_rights_tasks(request: proto::ListRightsTasksRequest) {
     if let Some(page) = parsed(parse::rights::list_rights_tasks(request, &limits())) {
-        assert!((1..=convert::MAX_PAGE_SIZE).contains(&page.size));
+        assert!((1..=fields::MAX_PAGE_SIZE).contains(&page.size));
         assert!(page.request_id.as_deref() != Some(""));
     }
 }

@@ -13,7 +13,7 @@ use purposed::{
         pseudonym::SubjectKey,
     },
     error::Error,
-    grpc::convert::Violations,
+    grpc::parse::fields::Violations,
     manifest,
 };
 
@@ -142,4 +142,4 @@ pub fn finish<T>(violations: Violations, value: T) -> Option<T> {
 // ---- helpers of the handlers, re-exported for the targets ------------------------------
 
 pub use purposed::app::{ObjectionTarget, moment};
-pub use purposed::grpc::convert::page_key;
+pub use purposed::grpc::parse::fields::page_key;

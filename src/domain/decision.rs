@@ -52,7 +52,7 @@ pub enum Effect {
 }
 
 /// Every reason code, once. The enum, `ReasonCode::ALL` and `ReasonCode::name` are made
-/// from this list, and so is the wire mapping (`grpc::convert::reason_code`): a new code is
+/// from this list, and so is the wire mapping (`grpc::wire::reason_code`): a new code is
 /// added here, and the compiler then names every match that must decide what it means.
 macro_rules! with_reason_codes {
     ($then:ident) => {

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
-use super::{Ready, convert, parse};
+use super::{Ready, encode::decision as encode, parse};
 use crate::{auth::Scope, metrics::Metrics, proto};
 
 pub struct DecisionApi {
@@ -26,7 +26,7 @@ impl proto::decision_service_server::DecisionService for DecisionApi {
         caller.require(Scope::Decide, &input.organisation)?;
         let outcome = app.check(&input).await?;
         self.metrics.record_decision(&outcome);
-        Ok(Response::new(convert::check_response(&outcome)))
+        Ok(Response::new(encode::check_response(&outcome)))
     }
 
     async fn batch_check(
@@ -43,7 +43,7 @@ impl proto::decision_service_server::DecisionService for DecisionApi {
             self.metrics.record_decision(outcome);
         }
         Ok(Response::new(proto::BatchCheckResponse {
-            results: outcomes.iter().map(convert::check_response).collect(),
+            results: outcomes.iter().map(encode::check_response).collect(),
         }))
     }
 
@@ -59,7 +59,7 @@ impl proto::decision_service_server::DecisionService for DecisionApi {
             .list_recipients(&input.question, input.include_denied)
             .await?;
         Ok(Response::new(proto::ListRecipientsResponse {
-            recipients: recipients.iter().map(convert::recipient_decision).collect(),
+            recipients: recipients.iter().map(encode::recipient_decision).collect(),
             revision,
         }))
     }

@@ -3,14 +3,15 @@
 
 mod bench;
 pub mod codec;
-pub mod convert;
 mod decision;
+pub mod encode;
 mod gate;
 pub mod parse;
 mod registry;
 mod rights;
 mod status;
 mod subject;
+pub mod wire;
 
 use std::sync::{Arc, OnceLock};
 

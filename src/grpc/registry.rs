@@ -1,8 +1,10 @@
 use tonic::{Request, Response, Status};
 
 use super::{
-    Ready, convert,
+    Ready,
+    encode::registry as encode,
     parse::{self, OrganisationPage},
+    wire,
 };
 use crate::{
     auth::{AuthError, Scope},
@@ -36,7 +38,7 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
                 |organisation| caller.require(Scope::Registry, organisation),
             )
             .await?;
-        Ok(Response::new(convert::apply_response(&outcome)))
+        Ok(Response::new(encode::apply_response(&outcome)))
     }
 
     async fn get_organisation(
@@ -49,7 +51,7 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
         caller.require(Scope::Registry, &at.organisation)?;
         let policy = app.policy(&at.organisation, at.revision)?;
         Ok(Response::new(proto::GetOrganisationResponse {
-            organisation: Some(convert::organisation(
+            organisation: Some(encode::organisation(
                 &policy.registry().organisation,
                 policy.info(),
             )),
@@ -76,7 +78,7 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
         Ok(Response::new(proto::ListOrganisationsResponse {
             organisations: policies
                 .into_iter()
-                .map(|policy| convert::organisation(&policy.registry().organisation, policy.info()))
+                .map(|policy| encode::organisation(&policy.registry().organisation, policy.info()))
                 .collect(),
             next_page_token,
         }))
@@ -94,7 +96,7 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
             purpose.id.as_str()
         });
         Ok(Response::new(proto::ListPurposesResponse {
-            purposes: purposes.into_iter().map(convert::purpose).collect(),
+            purposes: purposes.into_iter().map(encode::purpose).collect(),
             revision: policy.revision(),
             next_page_token,
         }))
@@ -117,7 +119,7 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
             .filter(|recipient| kind.is_none_or(|kind| recipient.kind == kind));
         let (recipients, next_page_token) = page.take(matching, |recipient| recipient.id.as_str());
         Ok(Response::new(proto::ListRegisteredRecipientsResponse {
-            recipients: recipients.into_iter().map(convert::recipient).collect(),
+            recipients: recipients.into_iter().map(encode::recipient).collect(),
             revision: policy.revision(),
             next_page_token,
         }))
@@ -147,7 +149,7 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
                     let parent = node
                         .parent
                         .map(|parent| &policy.categories()[parent as usize]);
-                    convert::category(node, parent)
+                    encode::category(node, parent)
                 })
                 .collect(),
             revision: policy.revision(),
@@ -173,7 +175,7 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
         Ok(Response::new(proto::ListRevisionsResponse {
             revisions: page_items
                 .into_iter()
-                .map(|(_, info)| convert::revision(&at.organisation, info))
+                .map(|(_, info)| encode::revision(&at.organisation, info))
                 .collect(),
             next_page_token,
         }))
@@ -190,7 +192,7 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
             revision: Some(proto::Revision {
                 organisation: at.organisation,
                 number: record.number,
-                applied_at: Some(convert::timestamp(record.applied_at)),
+                applied_at: Some(wire::timestamp(record.applied_at)),
                 manifest_sha256: record.manifest_sha256,
             }),
             manifest: record.manifest,

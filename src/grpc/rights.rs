@@ -1,7 +1,7 @@
 use tokio_stream::StreamExt;
 use tonic::{Request, Response, Status};
 
-use super::{Ready, convert, parse};
+use super::{Ready, encode::rights as encode, parse, parse::fields::Page};
 use crate::{
     app::{App, Shown},
     auth::Scope,
@@ -30,11 +30,11 @@ fn encode_with(policy: &CompiledPolicy, request: &RequestRecord) -> proto::Right
             .map(|found| found.name.clone())
             .unwrap_or_default()
     };
-    convert::rights_request(request, today, &name)
+    encode::rights_request(request, today, &name)
 }
 
 fn next_token(next: Option<u64>) -> String {
-    next.map(|key| convert::Page::token(&key.to_string()))
+    next.map(|key| Page::token(&key.to_string()))
         .unwrap_or_default()
 }
 
@@ -157,7 +157,7 @@ impl proto::rights_service_server::RightsService for RightsApi {
                         .recipient(&task.recipient)
                         .map(|found| found.name.clone())
                         .unwrap_or_default();
-                    convert::rights_task(&page.organisation, task, &name)
+                    encode::rights_task(&page.organisation, task, &name)
                 })
                 .collect(),
             next_page_token: next_token(next),
@@ -200,7 +200,7 @@ impl proto::rights_service_server::RightsService for RightsApi {
         caller.require(Scope::Rights, &of.organisation)?;
         let (found, policy, report) = app.access_report(&of.organisation, &of.request_id).await?;
         Ok(Response::new(proto::GetAccessReportResponse {
-            report: Some(convert::access_report(
+            report: Some(encode::access_report(
                 &policy.registry().organisation,
                 policy.info(),
                 found.subject,
@@ -235,7 +235,7 @@ impl proto::rights_service_server::RightsService for RightsApi {
         let stream = events.map(move |event| {
             event
                 .map(|event| proto::WatchRightsEventsResponse {
-                    event: Some(convert::rights_event(&organisation, &event)),
+                    event: Some(encode::rights_event(&organisation, &event)),
                 })
                 .map_err(Status::from)
         });

@@ -1,6 +1,6 @@
 use tonic::{Request, Response, Status};
 
-use super::{Ready, convert, parse};
+use super::{Ready, encode::subject as encode, parse};
 use crate::{
     auth::Scope,
     domain::{pseudonym::SubjectRef, subject::SubjectHistory},
@@ -21,7 +21,7 @@ fn state(
     organisation: &str,
     (subject, history): (SubjectRef, SubjectHistory),
 ) -> Option<proto::SubjectState> {
-    Some(convert::subject_state(organisation, subject, &history))
+    Some(encode::subject_state(organisation, subject, &history))
 }
 
 #[tonic::async_trait]

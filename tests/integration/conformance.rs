@@ -91,7 +91,7 @@ struct Deadline {
 }
 
 fn timestamp(text: &str) -> prost_types::Timestamp {
-    purposed::grpc::convert::timestamp(
+    purposed::grpc::wire::timestamp(
         text.parse()
             .unwrap_or_else(|_| panic!("{text} is not RFC 3339")),
     )

@@ -64,7 +64,7 @@ pub fn codes(response: &CheckResponse) -> Vec<ReasonCode> {
 }
 
 fn timestamp(text: &str) -> prost_types::Timestamp {
-    purposed::grpc::convert::timestamp(text.parse().expect("RFC 3339"))
+    purposed::grpc::wire::timestamp(text.parse().expect("RFC 3339"))
 }
 
 #[tokio::test]

@@ -418,7 +418,7 @@ async fn repeated_fields_are_bounded_and_repeats_fold() {
 async fn timestamps_follow_one_rule_years_1_to_9998() {
     let app = fan().await;
     let instant = |text: &str| {
-        Some(purposed::grpc::convert::timestamp(
+        Some(purposed::grpc::wire::timestamp(
             text.parse().expect("an instant"),
         ))
     };

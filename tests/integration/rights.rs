@@ -104,7 +104,7 @@ fn today() -> jiff::civil::Date {
 
 fn days_ago(days: i64) -> prost_types::Timestamp {
     let at = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * days);
-    purposed::grpc::convert::timestamp(at)
+    purposed::grpc::wire::timestamp(at)
 }
 
 #[tokio::test]

@@ -6,11 +6,12 @@
 //! Each function takes the message and the server's limits, so that all have one shape.
 
 pub mod decision;
+pub mod fields;
 pub mod registry;
 pub mod rights;
 pub mod subject;
 
-use super::convert::Page;
+use fields::Page;
 
 /// An organisation and, for reads of the registry, the revision asked for (the latest when
 /// `None`).

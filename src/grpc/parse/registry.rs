@@ -1,12 +1,15 @@
 //! RegistryService requests. An apply's manifest is parsed by the application, which also
 //! checks the organisation it names before anything is read.
 
-use super::{OrganisationAt, OrganisationPage};
+use super::{
+    OrganisationAt, OrganisationPage,
+    fields::{Page, Violations},
+};
 use crate::{
     app::Limits,
     domain::{policy::RecipientKind, taxonomy::Sensitivity},
     error::Error,
-    grpc::convert::{self, Page, Violations},
+    grpc::wire,
     proto,
 };
 
@@ -89,7 +92,7 @@ pub fn list_registered_recipients(
     let page = violations.page(request.page_size, &request.page_token);
     let kind = violations
         .enumeration::<proto::RecipientKind>("kind", request.kind)
-        .and_then(convert::kind_filter);
+        .and_then(wire::recipient_kind_from);
     violations.into_result(RecipientsPage {
         of: OrganisationPage { at, page },
         kind,
@@ -105,7 +108,7 @@ pub fn list_categories(
     let page = violations.page(request.page_size, &request.page_token);
     let sensitivity = violations
         .enumeration::<proto::Sensitivity>("sensitivity", request.sensitivity)
-        .and_then(convert::sensitivity_filter);
+        .and_then(wire::sensitivity_from);
     violations.into_result(CategoriesPage {
         of: OrganisationPage { at, page },
         sensitivity,

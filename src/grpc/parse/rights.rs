@@ -1,9 +1,10 @@
 //! RightsService requests.
 
+use super::fields::{self, MAX_FILTER_VALUES, MAX_REQUEST_PURPOSES, MAX_TEXT_BYTES, Violations};
 use crate::{
     app::{Limits, ListInput, RequestInput, TransitionInput},
     error::Error,
-    grpc::convert::{self, MAX_FILTER_VALUES, MAX_REQUEST_PURPOSES, MAX_TEXT_BYTES, Violations},
+    grpc::wire,
     proto,
 };
 
@@ -74,7 +75,7 @@ pub fn submit_rights_request(
     let of = request_of(&mut violations, request.organisation, request.request_id);
     let kind = violations
         .required::<proto::RightsRequestType>("type", request.r#type)
-        .and_then(convert::request_kind);
+        .and_then(wire::request_kind_from);
     violations.required_subject("subject", &request.subject);
     let received_at = violations.timestamp("received_at", request.received_at.as_ref());
     if violations.at_most("purposes", request.purposes.len(), MAX_REQUEST_PURPOSES) {
@@ -91,7 +92,7 @@ pub fn submit_rights_request(
         kind,
         subject: request.subject,
         received_at,
-        purposes: convert::fold_repeats(request.purposes),
+        purposes: fields::fold_repeats(request.purposes),
         direct_marketing: request.direct_marketing,
         details,
         actor,
@@ -119,7 +120,7 @@ pub fn list_rights_requests(
             statuses.extend(
                 violations
                     .required::<proto::RightsRequestStatus>(&format!("statuses[{index}]"), *value)
-                    .and_then(convert::status),
+                    .and_then(wire::status_from),
             );
         }
     }
@@ -129,17 +130,17 @@ pub fn list_rights_requests(
             kinds.extend(
                 violations
                     .required::<proto::RightsRequestType>(&format!("types[{index}]"), *value)
-                    .and_then(convert::request_kind),
+                    .and_then(wire::request_kind_from),
             );
         }
     }
     let due_before = violations.date("due_before", &request.due_before);
-    let (size, after) = convert::page_key(&mut violations, request.page_size, &request.page_token);
+    let (size, after) = fields::page_key(&mut violations, request.page_size, &request.page_token);
     violations.into_result(RequestsPage {
         organisation: request.organisation,
         filters: ListInput {
-            statuses: convert::fold_repeats(statuses),
-            kinds: convert::fold_repeats(kinds),
+            statuses: fields::fold_repeats(statuses),
+            kinds: fields::fold_repeats(kinds),
             overdue: request.overdue,
             due_before,
         },
@@ -156,10 +157,10 @@ pub fn transition_rights_request(
     let of = request_of(&mut violations, request.organisation, request.request_id);
     let status = violations
         .required::<proto::RightsRequestStatus>("status", request.status)
-        .and_then(convert::status);
+        .and_then(wire::status_from);
     let rejection_reason = violations
         .enumeration::<proto::RejectionReason>("rejection_reason", request.rejection_reason)
-        .and_then(convert::rejection_reason);
+        .and_then(wire::rejection_reason_from);
     let actor = violations.actor("actor", request.actor);
     let note = violations.text("note", request.note, MAX_TEXT_BYTES);
     let status = violations.into_required(status, "status")?;
@@ -212,7 +213,7 @@ pub fn list_rights_tasks(
     if !request.request_id.is_empty() {
         violations.request_id("request_id", &request.request_id);
     }
-    let (size, after) = convert::page_key(&mut violations, request.page_size, &request.page_token);
+    let (size, after) = fields::page_key(&mut violations, request.page_size, &request.page_token);
     violations.into_result(TasksPage {
         organisation: request.organisation,
         request_id: (!request.request_id.is_empty()).then_some(request.request_id),

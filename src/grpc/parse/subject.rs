@@ -1,11 +1,14 @@
 //! SubjectService requests.
 
-use super::SubjectOf;
+use super::{
+    SubjectOf,
+    fields::{MAX_TEXT_BYTES, Violations},
+};
 use crate::{
     app::{ConsentInput, Limits, ObjectionTarget},
     domain::subject::Birth,
     error::Error,
-    grpc::convert::{self, MAX_TEXT_BYTES, Violations},
+    grpc::wire,
     proto,
 };
 
@@ -65,7 +68,7 @@ pub fn record_consent(request: proto::RecordConsentRequest, _: &Limits) -> Resul
     violations.id("purpose", &request.purpose);
     let action = violations
         .required::<proto::ConsentAction>("action", request.action)
-        .and_then(convert::consent_action);
+        .and_then(wire::consent_action_from);
     let at = violations.timestamp("at", request.at.as_ref());
     let notice_version = violations.text(
         "notice_version",
@@ -93,8 +96,7 @@ pub fn record_objection(
 ) -> Result<ObjectionRecord, Error> {
     let mut violations = Violations::default();
     let of = subject_of(&mut violations, request.organisation, request.subject);
-    let target =
-        convert::objection_target(&mut violations, request.direct_marketing, &request.purpose);
+    let target = objection_target(&mut violations, request.direct_marketing, &request.purpose);
     let at = violations.timestamp("at", request.at.as_ref());
     violations.into_result(ObjectionRecord { of, target, at })
 }
@@ -105,8 +107,7 @@ pub fn withdraw_objection(
 ) -> Result<ObjectionWithdrawal, Error> {
     let mut violations = Violations::default();
     let of = subject_of(&mut violations, request.organisation, request.subject);
-    let target =
-        convert::objection_target(&mut violations, request.direct_marketing, &request.purpose);
+    let target = objection_target(&mut violations, request.direct_marketing, &request.purpose);
     violations.into_result(ObjectionWithdrawal { of, target })
 }
 
@@ -161,4 +162,30 @@ pub fn get_subject_state(
     let mut violations = Violations::default();
     let of = subject_of(&mut violations, request.organisation, request.subject);
     violations.into_result(of)
+}
+
+/// What an objection is to: exactly one of direct marketing or a purpose.
+fn objection_target(
+    violations: &mut Violations,
+    direct_marketing: bool,
+    purpose: &str,
+) -> ObjectionTarget {
+    match (direct_marketing, purpose.is_empty()) {
+        (true, true) => ObjectionTarget::DirectMarketing,
+        (false, false) => {
+            violations.id("purpose", purpose);
+            ObjectionTarget::Purpose(purpose.to_owned())
+        }
+        (true, false) => {
+            violations.add("purpose", "name a purpose or direct_marketing, not both");
+            ObjectionTarget::DirectMarketing
+        }
+        (false, true) => {
+            violations.add(
+                "purpose",
+                "name a purpose (Art. 21(1)) or set direct_marketing (Art. 21(2))",
+            );
+            ObjectionTarget::DirectMarketing
+        }
+    }
 }

@@ -1,0 +1,204 @@
+//! RegistryService answers.
+
+use super::contact;
+use crate::{
+    app::ApplyOutcome,
+    domain::{
+        diff::DecisionChange,
+        engine::{CategoryNode, RevisionInfo},
+        policy::{Mechanism, Organisation, Purpose, Recipient, RecipientStatus},
+    },
+    grpc::wire,
+    proto,
+};
+
+fn decision_change(change: &DecisionChange) -> proto::DecisionChange {
+    proto::DecisionChange {
+        purpose: change.purpose.clone(),
+        category: change.category.clone(),
+        recipient: change.recipient.clone(),
+        before: wire::decision(change.before).into(),
+        after: wire::decision(change.after).into(),
+        after_reasons: change
+            .after_reasons
+            .iter()
+            .map(|code| wire::reason_code(*code).into())
+            .collect(),
+    }
+}
+
+pub fn apply_response(outcome: &ApplyOutcome) -> proto::ApplyManifestResponse {
+    proto::ApplyManifestResponse {
+        organisation: outcome.organisation.clone(),
+        revision: outcome.revision,
+        changed: outcome.changed,
+        decision_changes: outcome
+            .decision_changes
+            .iter()
+            .map(decision_change)
+            .collect(),
+        decision_changes_truncated: outcome.decision_changes_truncated,
+        warnings: outcome.warnings.iter().map(ToString::to_string).collect(),
+    }
+}
+
+pub fn organisation(organisation: &Organisation, info: &RevisionInfo) -> proto::Organisation {
+    proto::Organisation {
+        id: organisation.id.clone(),
+        legal_name: organisation.legal_name.clone(),
+        registration_number: organisation.registration_number.clone().unwrap_or_default(),
+        country: organisation.country.to_string(),
+        role: wire::organisation_role(organisation.role).into(),
+        dpo: organisation.dpo.as_ref().map(contact),
+        source: organisation.source.clone(),
+        revision: info.number,
+        applied_at: Some(wire::timestamp(info.applied_at)),
+    }
+}
+
+pub fn category(node: &CategoryNode, parent: Option<&CategoryNode>) -> proto::Category {
+    proto::Category {
+        key: node.key.to_string(),
+        name: node.name.to_string(),
+        parent: parent
+            .map(|parent| parent.key.to_string())
+            .unwrap_or_default(),
+        sensitivity: wire::sensitivity(node.sensitivity).into(),
+        dpv: node.dpv.as_deref().unwrap_or_default().to_owned(),
+        builtin: node.builtin,
+        source: node.source.as_deref().unwrap_or_default().to_owned(),
+    }
+}
+
+fn mechanism(mechanism: Mechanism) -> proto::TransferMechanism {
+    match mechanism {
+        Mechanism::Scc { .. } => proto::TransferMechanism::Scc,
+        Mechanism::Bcr => proto::TransferMechanism::Bcr,
+        Mechanism::CodeOfConduct => proto::TransferMechanism::CodeOfConduct,
+        Mechanism::Certification => proto::TransferMechanism::Certification,
+        Mechanism::Dpf => proto::TransferMechanism::Dpf,
+    }
+}
+
+pub fn recipient(recipient: &Recipient) -> proto::Recipient {
+    proto::Recipient {
+        id: recipient.id.clone(),
+        name: recipient.name.clone(),
+        kind: wire::recipient_kind(recipient.kind).into(),
+        parent: recipient.parent.clone().unwrap_or_default(),
+        locations: recipient
+            .locations
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        agreements: recipient
+            .agreements
+            .iter()
+            .map(|agreement| proto::ProcessingAgreement {
+                reference: agreement.reference.clone(),
+                effective_from: agreement
+                    .effective_from
+                    .map(|date| date.to_string())
+                    .unwrap_or_default(),
+                effective_to: agreement
+                    .effective_to
+                    .map(|date| date.to_string())
+                    .unwrap_or_default(),
+                source: agreement.source.clone(),
+            })
+            .collect(),
+        safeguards: recipient
+            .safeguards
+            .iter()
+            .map(|safeguard| proto::Safeguard {
+                mechanism: mechanism(safeguard.mechanism).into(),
+                scc_module: safeguard.mechanism.scc_module().map_or(0, u32::from),
+                countries: safeguard
+                    .countries
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect(),
+                reference: safeguard.reference.clone().unwrap_or_default(),
+                source: safeguard.source.clone(),
+            })
+            .collect(),
+        status: match recipient.status {
+            RecipientStatus::Active => proto::RecipientStatus::Active,
+            RecipientStatus::Proposed { .. } => proto::RecipientStatus::Proposed,
+            RecipientStatus::Retired => proto::RecipientStatus::Retired,
+        }
+        .into(),
+        objection_window_ends: recipient
+            .status
+            .objection_window_ends()
+            .map(|date| date.to_string())
+            .unwrap_or_default(),
+        description: recipient.description.clone().unwrap_or_default(),
+        registration_number: recipient.registration_number.clone().unwrap_or_default(),
+        address: recipient.address.clone().unwrap_or_default(),
+        source: recipient.source.clone(),
+    }
+}
+
+pub fn purpose(purpose: &Purpose) -> proto::Purpose {
+    proto::Purpose {
+        id: purpose.id.clone(),
+        name: purpose.name.clone(),
+        description: purpose.description.clone().unwrap_or_default(),
+        legal_basis: purpose
+            .legal_basis
+            .map_or(proto::LegalBasis::Unspecified, wire::legal_basis)
+            .into(),
+        balancing_test: purpose.balancing_test.clone().unwrap_or_default(),
+        legal_basis_source: purpose.legal_basis_source.clone().unwrap_or_default(),
+        special_category_condition: purpose
+            .special_condition
+            .map(|condition| condition.point().to_owned())
+            .unwrap_or_default(),
+        criminal_data_authorisation: purpose
+            .criminal_data_authorisation
+            .clone()
+            .unwrap_or_default(),
+        direct_marketing: purpose.direct_marketing,
+        storage_only: purpose.storage_only,
+        data_subjects: purpose.data_subjects.clone(),
+        categories: purpose.categories.clone(),
+        engagements: purpose
+            .engagements
+            .iter()
+            .map(|engagement| proto::Engagement {
+                recipient: engagement.recipient.clone(),
+                categories: engagement.categories.clone(),
+                condition: engagement.condition.as_ref().map(|condition| {
+                    proto::EngagementCondition {
+                        id: condition.id.clone(),
+                        description: condition.description.clone(),
+                    }
+                }),
+                source: engagement.source.clone(),
+            })
+            .collect(),
+        retention: purpose
+            .retention
+            .iter()
+            .map(|rule| proto::RetentionRule {
+                period: rule.period.to_string(),
+                counted_from: wire::retention_event(rule.from).into(),
+                categories: rule.categories.clone(),
+                description: rule.description.clone().unwrap_or_default(),
+                source: rule.source.clone(),
+            })
+            .collect(),
+        data_sources: purpose.data_sources.clone(),
+        source: purpose.source.clone(),
+    }
+}
+
+pub fn revision(organisation: &str, info: &RevisionInfo) -> proto::Revision {
+    proto::Revision {
+        organisation: organisation.to_owned(),
+        number: info.number,
+        applied_at: Some(wire::timestamp(info.applied_at)),
+        manifest_sha256: info.manifest_sha256.clone(),
+    }
+}
