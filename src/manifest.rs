@@ -2,7 +2,10 @@
 //! Parsing reads the document into plain structs; validation checks every rule, collects
 //! every problem with its place in the document, and only then builds a domain `Registry`.
 
-use std::collections::{HashMap, HashSet};
+use std::{
+    collections::{HashMap, HashSet},
+    str::FromStr,
+};
 
 use jiff::civil::Date;
 use serde::Deserialize;
@@ -10,6 +13,10 @@ use serde::Deserialize;
 use crate::domain::{
     Spelling,
     geo::{self, Territory},
+    names::{
+        CategoryKey, ConditionId, NameError, OrganisationId, PurposeId, REGISTRY_ID_RULE,
+        RecipientId,
+    },
     policy::{
         Agreement, Contact, CustomCategory, Engagement, EngagementCondition, LegalBasis, Mechanism,
         Organisation, OrganisationRole, Period, Purpose, Recipient, RecipientKind, RecipientStatus,
@@ -23,7 +30,6 @@ pub const FORMAT_VERSION: u32 = 1;
 /// Default upper bound of a manifest's size.
 pub const DEFAULT_MAX_BYTES: usize = 1024 * 1024;
 
-const MAX_ID_LEN: usize = 64;
 const MAX_NAME_LEN: usize = 300;
 const MAX_TEXT_LEN: usize = 4000;
 /// Most problems reported for one manifest; the rest are summarised.
@@ -380,17 +386,6 @@ fn parent_chain(docs: &[RecipientDoc], ids: &HashMap<String, usize>, start: usiz
     Chain::Cycle
 }
 
-/// Whether an id is 1-64 characters of lower-case ASCII letters, digits, `.`, `_` and `-`,
-/// starting with a letter or digit.
-pub fn is_valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= MAX_ID_LEN
-        && id.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
-}
-
 #[derive(Default)]
 struct Validator {
     violations: Vec<Violation>,
@@ -414,14 +409,15 @@ impl Validator {
         });
     }
 
-    fn id(&mut self, path: String, id: &str, what: &str) {
-        if !is_valid_id(id) {
-            self.fail(
-                path,
-                format!(
-                    "{what} id {id:?} must be 1-{MAX_ID_LEN} characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit"
-                ),
-            );
+    /// An id of the registry, parsed by its type's rule (`domain::names`).
+    fn id<N: FromStr<Err = NameError>>(&mut self, path: String, id: &str, what: &str) {
+        if let Err(refused) = id.parse::<N>() {
+            let rule = match refused {
+                // An empty id is named as every other bad one is: quoted, with the rule.
+                NameError::Empty => REGISTRY_ID_RULE.to_owned(),
+                other => other.to_string(),
+            };
+            self.fail(path, format!("{what} id {id:?} {rule}"));
         }
     }
 
@@ -443,7 +439,7 @@ impl Validator {
     }
 
     fn territory(&mut self, path: String, code: &str) -> Option<Territory> {
-        let territory = Territory::parse(code);
+        let territory = code.parse::<Territory>().ok();
         if territory.is_none() {
             self.fail(
                 path,
@@ -573,7 +569,7 @@ impl Validator {
     }
 
     fn organisation(&mut self, doc: OrganisationDoc) -> Option<Organisation> {
-        self.id("organisation.id".into(), &doc.id, "organisation");
+        self.id::<OrganisationId>("organisation.id".into(), &doc.id, "organisation");
         self.text(
             "organisation.legal_name".into(),
             &doc.legal_name,
@@ -629,7 +625,7 @@ impl Validator {
         let mut declared = HashSet::new();
         for (index, doc) in docs.iter().enumerate() {
             let path = format!("categories[{index}].key");
-            if !taxonomy::is_valid_key(&doc.key) {
+            if doc.key.parse::<CategoryKey>().is_err() {
                 self.fail(
                     path,
                     format!(
@@ -703,7 +699,7 @@ impl Validator {
     ) -> Vec<(Recipient, usize)> {
         let mut ids = HashMap::new();
         for (index, doc) in docs.iter().enumerate() {
-            self.id(format!("recipients[{index}].id"), &doc.id, "recipient");
+            self.id::<RecipientId>(format!("recipients[{index}].id"), &doc.id, "recipient");
             if ids.insert(doc.id.clone(), index).is_some() {
                 self.fail(
                     format!("recipients[{index}].id"),
@@ -1017,7 +1013,7 @@ impl Validator {
         let mut purposes = Vec::with_capacity(docs.len());
         for (index, doc) in docs.into_iter().enumerate() {
             let path = format!("purposes[{index}]");
-            self.id(format!("{path}.id"), &doc.id, "purpose");
+            self.id::<PurposeId>(format!("{path}.id"), &doc.id, "purpose");
             if !ids.insert(doc.id.clone()) {
                 self.fail(
                     format!("{path}.id"),
@@ -1149,7 +1145,7 @@ impl Validator {
                     }
                 }
                 let condition = engagement.condition.as_ref().map(|condition| {
-                    self.id(
+                    self.id::<ConditionId>(
                         format!("{engagement_path}.condition.id"),
                         &condition.id,
                         "condition",

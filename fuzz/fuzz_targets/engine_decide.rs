@@ -292,12 +292,14 @@ fuzz_target!(|input: Input| {
         }
     };
     // A subject named in the question without a stored state reads as the empty state.
+    let recipient = input.recipient;
+    let input = input.question;
     let state = input.subject.as_ref().map(|_| state.unwrap_or_default());
 
     // App::decide.
     let now = purposed_fuzz::now();
     let when = input.at.map_or(When::Now(now), When::At);
-    let question = input.question(&input.recipient, when.moment());
+    let question = input.question(&recipient, when.moment());
     let outcome = catalog.decide(&input.organisation, when, &question, state.as_ref());
     check_outcome(&outcome);
     let again = catalog.decide(&input.organisation, when, &question, state.as_ref());

@@ -23,6 +23,7 @@ use tokio::sync::{Mutex, watch};
 
 use crate::{
     domain::{
+        names::{CategoryKey, ConditionId, OrganisationId, PurposeId, RawSubject, RecipientId},
         catalog::{Catalog, History, When},
         decision::Outcome,
         diff::{self, DecisionChange},
@@ -63,23 +64,29 @@ impl Default for Limits {
     }
 }
 
-/// One question as the application takes it: ids already validated.
+/// A Check's question, every name parsed.
 #[derive(Clone, Debug)]
 pub struct CheckInput {
-    pub organisation: String,
-    pub purpose: String,
-    pub category: String,
-    pub recipient: String,
-    pub subject: Option<String>,
+    pub question: QuestionInput,
+    pub recipient: RecipientId,
+}
+
+/// What Check and ListRecipients both ask: everything but the recipient (ListRecipients asks
+/// about each candidate).
+#[derive(Clone, Debug)]
+pub struct QuestionInput {
+    pub organisation: OrganisationId,
+    pub purpose: PurposeId,
+    pub category: CategoryKey,
+    pub subject: Option<RawSubject>,
     pub at: Option<Timestamp>,
     pub collected_at: Option<Timestamp>,
     pub min_revision: Option<u64>,
-    pub satisfied_conditions: Vec<String>,
+    pub satisfied_conditions: Vec<ConditionId>,
 }
 
-impl CheckInput {
-    /// The engine's question: this one's, about `recipient` (Check asks about its own,
-    /// ListRecipients about each candidate), at `at`.
+impl QuestionInput {
+    /// The engine's question about `recipient` at `at`.
     pub fn question<'a>(&'a self, recipient: &'a str, at: Timestamp) -> Question<'a> {
         Question {
             purpose: &self.purpose,
@@ -268,7 +275,7 @@ impl App {
     }
 
     /// The pseudonym of a raw subject identifier within an organisation.
-    pub fn pseudonymise(&self, organisation: &str, subject: &str) -> SubjectRef {
+    pub fn pseudonymise(&self, organisation: &str, subject: &RawSubject) -> SubjectRef {
         self.subject_key.pseudonymise(organisation, subject)
     }
 
@@ -325,87 +332,84 @@ impl App {
 
     /// Decides one question from the catalog in memory.
     pub async fn check(&self, input: &CheckInput) -> Result<Outcome, Error> {
-        if let Some(revision) = input.min_revision {
-            self.wait_for_revision(&input.organisation, revision)
-                .await?;
-        }
+        self.wait_for_asked_revision(&input.question).await?;
         self.decide(input, Timestamp::now())
     }
 
     fn decide(&self, input: &CheckInput, now: Timestamp) -> Result<Outcome, Error> {
-        let when = input.at.map_or(When::Now(now), When::At);
-        let question = input.question(&input.recipient, when.moment());
-        let subject = input
-            .subject
-            .as_deref()
-            .map(|raw| {
-                self.subject_state(
-                    &input.organisation,
-                    self.pseudonymise(&input.organisation, raw),
-                )
-            })
-            .transpose()?;
+        let asked = &input.question;
+        let when = asked.at.map_or(When::Now(now), When::At);
+        let question = asked.question(&input.recipient, when.moment());
+        let subject = self.asked_subject_state(asked)?;
         Ok(self
             .catalog
             .load()
-            .decide(&input.organisation, when, &question, subject.as_ref()))
+            .decide(&asked.organisation, when, &question, subject.as_ref()))
+    }
+
+    /// Waits for the revision a question asks for, if it names one.
+    async fn wait_for_asked_revision(&self, asked: &QuestionInput) -> Result<(), Error> {
+        match asked.min_revision {
+            Some(revision) => self.wait_for_revision(&asked.organisation, revision).await,
+            None => Ok(()),
+        }
+    }
+
+    /// The state of the subject a question names, if it names one.
+    fn asked_subject_state(&self, asked: &QuestionInput) -> Result<Option<SubjectState>, Error> {
+        asked
+            .subject
+            .as_ref()
+            .map(|raw| {
+                self.subject_state(
+                    &asked.organisation,
+                    self.pseudonymise(&asked.organisation, raw),
+                )
+            })
+            .transpose()
     }
 
     /// Decides many questions against one snapshot of the catalog, in order.
     pub async fn batch_check(&self, inputs: &[CheckInput]) -> Result<Vec<Outcome>, Error> {
         for input in inputs {
-            if let Some(revision) = input.min_revision {
-                self.wait_for_revision(&input.organisation, revision)
-                    .await?;
-            }
+            self.wait_for_asked_revision(&input.question).await?;
         }
         let now = Timestamp::now();
         inputs.iter().map(|input| self.decide(input, now)).collect()
     }
 
-    /// Which recipients may receive the input's category for its purpose. The input's
-    /// recipient is ignored.
+    /// Which recipients may receive the input's category for its purpose.
     pub async fn list_recipients(
         &self,
-        input: &CheckInput,
+        input: &QuestionInput,
         include_denied: bool,
     ) -> Result<(u64, Vec<RecipientOutcome>), Error> {
-        if let Some(revision) = input.min_revision {
-            self.wait_for_revision(&input.organisation, revision)
-                .await?;
-        }
+        self.wait_for_asked_revision(input).await?;
         let catalog = self.catalog.load();
         let now = Timestamp::now();
         let when = input.at.map_or(When::Now(now), When::At);
         let policy = catalog.policy(&input.organisation, when).ok_or_else(|| {
             Error::NotFound(format!(
                 "organisation {:?} has no registry",
-                input.organisation
+                input.organisation.as_str()
             ))
         })?;
         if !policy.has_purpose(&input.purpose) {
             return Err(Error::NotFound(format!(
                 "organisation {:?} has no purpose {:?}",
-                input.organisation, input.purpose
+                input.organisation.as_str(),
+                input.purpose.as_str()
             )));
         }
         if policy.category(&input.category).is_none() {
             return Err(Error::NotFound(format!(
                 "organisation {:?} has no category {:?}",
-                input.organisation, input.category
+                input.organisation.as_str(),
+                input.category.as_str()
             )));
         }
         let candidates = policy.candidate_recipients(&input.purpose, include_denied);
-        let subject = input
-            .subject
-            .as_deref()
-            .map(|raw| {
-                self.subject_state(
-                    &input.organisation,
-                    self.pseudonymise(&input.organisation, raw),
-                )
-            })
-            .transpose()?;
+        let subject = self.asked_subject_state(input)?;
         let subject = subject.as_ref();
         let mut recipients = Vec::new();
         for recipient in candidates {

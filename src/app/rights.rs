@@ -11,6 +11,7 @@ use tokio_stream::Stream;
 use super::{App, subjects::moment};
 use crate::{
     domain::{
+        names::{ExtensionMonths, OrganisationId, PurposeId, RawSubject, RequestId, TaskId},
         Spelling,
         access::{self, AccessReport},
         calendar,
@@ -34,12 +35,12 @@ const SYSTEM: &str = "system";
 /// A request to submit, with ids validated.
 #[derive(Clone, Debug)]
 pub struct RequestInput {
-    pub organisation: String,
-    pub request_id: String,
+    pub organisation: OrganisationId,
+    pub request_id: RequestId,
     pub kind: RequestKind,
-    pub subject: String,
+    pub subject: RawSubject,
     pub received_at: Option<Timestamp>,
-    pub purposes: Vec<String>,
+    pub purposes: Vec<PurposeId>,
     pub direct_marketing: bool,
     pub details: Option<String>,
     pub actor: String,
@@ -64,8 +65,8 @@ pub struct SubmitOutcome {
 /// A move along the lifecycle.
 #[derive(Clone, Debug)]
 pub struct TransitionInput {
-    pub organisation: String,
-    pub request_id: String,
+    pub organisation: OrganisationId,
+    pub request_id: RequestId,
     pub status: Status,
     pub actor: String,
     pub note: Option<String>,
@@ -86,7 +87,7 @@ pub type EventStream = Pin<Box<dyn Stream<Item = Result<EventRecord, Error>> + S
 
 /// What identifies a submission: a retry must send the same.
 fn payload_hash(input: &RequestInput, subject: SubjectRef) -> String {
-    let mut purposes = input.purposes.clone();
+    let mut purposes: Vec<&str> = input.purposes.iter().map(|id| id.as_str()).collect();
     purposes.sort();
     let mut hash = Sha256::new();
     for part in [
@@ -275,7 +276,7 @@ impl App {
                         compelling_grounds: None,
                         withdrawn_at: None,
                     },
-                    rights_request_id: Some(input.request_id.clone()),
+                    rights_request_id: Some(input.request_id.to_string()),
                 });
                 events = completed_at_once(
                     &input.actor,
@@ -292,7 +293,7 @@ impl App {
                             compelling_grounds: None,
                             withdrawn_at: None,
                         },
-                        rights_request_id: Some(input.request_id.clone()),
+                        rights_request_id: Some(input.request_id.to_string()),
                     });
                 }
                 events.push(event(
@@ -316,8 +317,8 @@ impl App {
 
         let due = clock.due(country);
         let new = NewRequest {
-            organisation: input.organisation.clone(),
-            request_id: input.request_id.clone(),
+            organisation: input.organisation.to_string(),
+            request_id: input.request_id.to_string(),
             payload_sha256: payload_hash(&input, subject),
             kind: input.kind,
             subject,
@@ -326,7 +327,7 @@ impl App {
             clock,
             first_due_on: clock.first_due(country),
             due_on: due,
-            purposes: input.purposes.clone(),
+            purposes: input.purposes.iter().map(ToString::to_string).collect(),
             direct_marketing: input.direct_marketing,
             details: input.details.clone(),
             events,
@@ -494,8 +495,8 @@ impl App {
         }
 
         let mut change = RequestChange {
-            organisation: input.organisation.clone(),
-            request_id: input.request_id.clone(),
+            organisation: input.organisation.to_string(),
+            request_id: input.request_id.to_string(),
             expected_status: from,
             status: to,
             rejection_reason: input.rejection_reason,
@@ -625,7 +626,7 @@ impl App {
         &self,
         organisation: &str,
         request_id: &str,
-        months: i8,
+        months: ExtensionMonths,
         reason: &str,
         actor: &str,
     ) -> Result<Shown<RequestRecord>, Error> {
@@ -640,7 +641,6 @@ impl App {
             Self::today(country),
         )
         .map_err(|refused| match refused {
-            rights::ExtensionRefused::Length(_) => Error::invalid("months", refused.to_string()),
             rights::ExtensionRefused::AlreadyExtended
             | rights::ExtensionRefused::TooLate(_)
             | rights::ExtensionRefused::ClockNotStarted
@@ -671,7 +671,7 @@ impl App {
         };
         let stored = self.store.change_request(&change, Timestamp::now()).await?;
         self.bump_rights_events();
-        tracing::info!(organisation, request_id, months, "rights request extended");
+        tracing::info!(organisation, request_id, months = months.get(), "rights request extended");
         Ok(Shown {
             value: stored,
             policy,
@@ -706,17 +706,17 @@ impl App {
     pub async fn complete_rights_task(
         &self,
         organisation: &str,
-        task_id: u64,
+        task_id: TaskId,
         actor: &str,
         note: Option<String>,
     ) -> Result<Shown<(TaskRecord, RequestRecord)>, Error> {
         let policy = self.latest(organisation)?;
         let (task, request) = self
             .store
-            .complete_task(organisation, task_id, actor, note, Timestamp::now())
+            .complete_task(organisation, task_id.get(), actor, note, Timestamp::now())
             .await?;
         self.bump_rights_events();
-        tracing::info!(organisation, task_id, request_id = %request.request_id, status = request.status.as_str(), "rights task completed");
+        tracing::info!(organisation, task_id = task_id.get(), request_id = %request.request_id, status = request.status.as_str(), "rights task completed");
         Ok(Shown {
             value: (task, request),
             policy,

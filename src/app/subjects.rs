@@ -8,6 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 use super::App;
 use crate::{
     domain::{
+        names::{PurposeId, RawSubject},
         policy::{LegalBasis, Purpose},
         pseudonym::SubjectRef,
         subject::{
@@ -25,13 +26,13 @@ const CLOCK_SKEW: SignedDuration = SignedDuration::from_mins(5);
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ObjectionTarget {
     DirectMarketing,
-    Purpose(String),
+    Purpose(PurposeId),
 }
 
 /// A consent event to record.
 #[derive(Clone, Debug)]
 pub struct ConsentInput {
-    pub purpose: String,
+    pub purpose: PurposeId,
     pub action: ConsentAction,
     pub notice_version: Option<String>,
     pub source: Option<String>,
@@ -90,7 +91,7 @@ impl App {
     pub async fn subject_history(
         &self,
         organisation: &str,
-        subject: &str,
+        subject: &RawSubject,
     ) -> Result<(SubjectRef, SubjectHistory), Error> {
         self.latest(organisation)?;
         let reference = self.pseudonymise(organisation, subject);
@@ -103,7 +104,7 @@ impl App {
     pub async fn record_consent(
         &self,
         organisation: &str,
-        subject: &str,
+        subject: &RawSubject,
         input: ConsentInput,
     ) -> Result<(SubjectRef, SubjectHistory), Error> {
         let policy = self.latest(organisation)?;
@@ -165,7 +166,7 @@ impl App {
     pub async fn record_objection(
         &self,
         organisation: &str,
-        subject: &str,
+        subject: &RawSubject,
         target: ObjectionTarget,
         at: Option<Timestamp>,
     ) -> Result<(SubjectRef, SubjectHistory), Error> {
@@ -200,7 +201,7 @@ impl App {
     pub async fn withdraw_objection(
         &self,
         organisation: &str,
-        subject: &str,
+        subject: &RawSubject,
         target: ObjectionTarget,
     ) -> Result<(SubjectRef, SubjectHistory), Error> {
         self.latest(organisation)?;
@@ -228,7 +229,7 @@ impl App {
     pub async fn record_grounds(
         &self,
         organisation: &str,
-        subject: &str,
+        subject: &RawSubject,
         purpose: &str,
         grounds: &str,
     ) -> Result<(SubjectRef, SubjectHistory), Error> {
@@ -259,7 +260,7 @@ impl App {
     pub async fn set_birth(
         &self,
         organisation: &str,
-        subject: &str,
+        subject: &RawSubject,
         birth: Birth,
     ) -> Result<(SubjectRef, SubjectHistory), Error> {
         self.latest(organisation)?;
@@ -285,7 +286,7 @@ impl App {
     pub async fn lift_restriction(
         &self,
         organisation: &str,
-        subject: &str,
+        subject: &RawSubject,
         note: &str,
     ) -> Result<(SubjectRef, SubjectHistory), Error> {
         self.latest(organisation)?;

@@ -14,6 +14,7 @@ use super::{
         SpecialCategoryGround, Transfer, TransferMechanism,
     },
     geo::{self, AdequacyScope, Territory},
+    names::ConditionId,
     policy::{
         LegalBasis, Mechanism, OrganisationRole, Period, RecipientKind, RecipientStatus, Registry,
         RetentionEvent, SpecialCondition,
@@ -33,7 +34,7 @@ pub struct Question<'a> {
     pub at: Timestamp,
     pub collected_at: Option<Timestamp>,
     /// Engagement conditions the caller asserts hold.
-    pub satisfied_conditions: &'a [String],
+    pub satisfied_conditions: &'a [ConditionId],
 }
 
 /// A category in the compiled taxonomy (default and the organisation's own keys).

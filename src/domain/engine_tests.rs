@@ -959,7 +959,11 @@ fn every_case_decides_as_the_table_says() {
     let mut seen = HashSet::new();
     let mut failures = Vec::new();
     for case in cases() {
-        let conditions: Vec<String> = case.conditions.iter().map(|c| c.to_string()).collect();
+        let conditions: Vec<ConditionId> = case
+            .conditions
+            .iter()
+            .map(|c| c.parse().expect("a condition id"))
+            .collect();
         let question = Question {
             purpose: case.purpose,
             category: case.category,

@@ -35,6 +35,16 @@ const EEA: [&str; 30] = [
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Territory([u8; 3]);
 
+impl std::str::FromStr for Territory {
+    type Err = super::names::NameError;
+
+    fn from_str(code: &str) -> Result<Territory, Self::Err> {
+        Territory::parse(code).ok_or(super::names::NameError::Malformed(
+            "must be an ISO 3166-1 alpha-2 country code (upper case), \"EPO\" or \"ZZ\"",
+        ))
+    }
+}
+
 impl Territory {
     /// Parses an upper-case ISO 3166-1 alpha-2 code or "EPO".
     pub fn parse(code: &str) -> Option<Territory> {

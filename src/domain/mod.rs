@@ -51,6 +51,7 @@ pub mod decision;
 pub mod diff;
 pub mod engine;
 pub mod geo;
+pub mod names;
 pub mod policy;
 pub mod pseudonym;
 pub mod rights;

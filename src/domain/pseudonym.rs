@@ -7,6 +7,8 @@ use std::fmt;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
+use super::names::RawSubject;
+
 /// Shortest key accepted, in bytes.
 pub const MIN_KEY_BYTES: usize = 32;
 
@@ -54,13 +56,13 @@ impl SubjectKey {
 
     /// The subject's reference within `organisation`: the same person has unrelated
     /// references at two organisations.
-    pub fn pseudonymise(&self, organisation: &str, subject: &str) -> SubjectRef {
+    pub fn pseudonymise(&self, organisation: &str, subject: &RawSubject) -> SubjectRef {
         let mut mac = self.prepared.clone();
         mac.update(b"purposed/subject/v1");
         // Length-prefixed, so that no two (organisation, subject) pairs share an input.
         mac.update(&(organisation.len() as u64).to_be_bytes());
         mac.update(organisation.as_bytes());
-        mac.update(subject.as_bytes());
+        mac.update(subject.expose().as_bytes());
         SubjectRef(mac.finalize().into_bytes().into())
     }
 }
@@ -106,17 +108,21 @@ impl fmt::Debug for SubjectRef {
 mod tests {
     use super::*;
 
+    fn raw(subject: &str) -> RawSubject {
+        subject.parse().expect("a valid subject")
+    }
+
     #[test]
     fn references_depend_on_key_organisation_and_subject() {
         let key = SubjectKey::from_hex(&"ab".repeat(32)).unwrap();
         let other = SubjectKey::from_hex(&"cd".repeat(32)).unwrap();
-        let reference = key.pseudonymise("peero", "alice@example.com");
-        assert_eq!(reference, key.pseudonymise("peero", "alice@example.com"));
-        assert_ne!(reference, key.pseudonymise("capturi", "alice@example.com"));
-        assert_ne!(reference, key.pseudonymise("peero", "bob@example.com"));
-        assert_ne!(reference, other.pseudonymise("peero", "alice@example.com"));
+        let reference = key.pseudonymise("peero", &raw("alice@example.com"));
+        assert_eq!(reference, key.pseudonymise("peero", &raw("alice@example.com")));
+        assert_ne!(reference, key.pseudonymise("capturi", &raw("alice@example.com")));
+        assert_ne!(reference, key.pseudonymise("peero", &raw("bob@example.com")));
+        assert_ne!(reference, other.pseudonymise("peero", &raw("alice@example.com")));
         // The organisation is length-prefixed: ("a", "b\0c") and ("a\0b", "c") differ.
-        assert_ne!(key.pseudonymise("a", "b\0c"), key.pseudonymise("a\0b", "c"));
+        assert_ne!(key.pseudonymise("a", &raw("b\0c")), key.pseudonymise("a\0b", &raw("c")));
         assert_eq!(SubjectRef::from_hex(&reference.to_hex()), Some(reference));
         assert!(!reference.to_hex().contains("alice"));
     }

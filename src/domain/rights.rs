@@ -8,6 +8,7 @@ use jiff::civil::Date;
 use super::{
     calendar,
     geo::Territory,
+    names::{ExtensionMonths, PurposeId},
     policy::{LegalBasis, Purpose, Registry},
     pseudonym::SubjectRef,
     subject::SubjectState,
@@ -180,8 +181,6 @@ impl Clock {
 pub enum ExtensionRefused {
     #[error("the deadline can be extended only once, and it was")]
     AlreadyExtended,
-    #[error("an extension of {0} months is not allowed: one or two further months (Art. 12(3))")]
-    Length(i8),
     #[error("the extension must be decided before the first due date, {0}")]
     TooLate(Date),
     #[error("the clock has not started: the request waits for identity proof")]
@@ -195,7 +194,7 @@ pub fn extend(
     clock: Clock,
     status: Status,
     country: Territory,
-    months: i8,
+    months: ExtensionMonths,
     today: Date,
 ) -> Result<Clock, ExtensionRefused> {
     if status.is_terminal() {
@@ -206,9 +205,6 @@ pub fn extend(
     if clock.extension_months != 0 {
         return Err(ExtensionRefused::AlreadyExtended);
     }
-    if !(1..=2).contains(&months) {
-        return Err(ExtensionRefused::Length(months));
-    }
     let first_due = clock
         .first_due(country)
         .ok_or(ExtensionRefused::ClockNotStarted)?;
@@ -216,7 +212,7 @@ pub fn extend(
         return Err(ExtensionRefused::TooLate(first_due));
     }
     Ok(Clock {
-        extension_months: months,
+        extension_months: months.get(),
         ..clock
     })
 }
@@ -432,14 +428,14 @@ pub fn portable_purposes(registry: &Registry, subject: &SubjectState) -> Vec<Pur
 pub fn consents_to_withdraw(
     registry: &Registry,
     subject: &SubjectState,
-    asked: &[String],
+    asked: &[PurposeId],
     at: jiff::Timestamp,
 ) -> Vec<String> {
     registry
         .purposes
         .iter()
         .filter(|purpose| purpose.rests_on_consent())
-        .filter(|purpose| asked.is_empty() || asked.contains(&purpose.id))
+        .filter(|purpose| asked.is_empty() || asked.iter().any(|id| **id == purpose.id))
         .filter(|purpose| {
             matches!(
                 subject.consent(&purpose.id, at),
@@ -485,22 +481,19 @@ mod tests {
             extension_months: 0,
         };
         assert_eq!(clock.due(lv), Some(date(2026, 4, 7)));
-        let extended = extend(clock, Status::InProgress, lv, 2, date(2026, 4, 7)).unwrap();
+        let months = |months: u32| ExtensionMonths::try_from(months).unwrap();
+        let extended = extend(clock, Status::InProgress, lv, months(2), date(2026, 4, 7)).unwrap();
         assert_eq!(extended.due(lv), Some(date(2026, 6, 5)));
         assert_eq!(
-            extend(extended, Status::InProgress, lv, 1, date(2026, 4, 1)),
+            extend(extended, Status::InProgress, lv, months(1), date(2026, 4, 1)),
             Err(ExtensionRefused::AlreadyExtended)
         );
         assert_eq!(
-            extend(clock, Status::InProgress, lv, 3, date(2026, 4, 1)),
-            Err(ExtensionRefused::Length(3))
-        );
-        assert_eq!(
-            extend(clock, Status::InProgress, lv, 1, date(2026, 4, 8)),
+            extend(clock, Status::InProgress, lv, months(1), date(2026, 4, 8)),
             Err(ExtensionRefused::TooLate(date(2026, 4, 7)))
         );
         assert!(matches!(
-            extend(clock, Status::Completed, lv, 1, date(2026, 4, 1)),
+            extend(clock, Status::Completed, lv, months(1), date(2026, 4, 1)),
             Err(ExtensionRefused::Closed(_))
         ));
         let waiting = Clock {
@@ -509,7 +502,7 @@ mod tests {
         };
         assert_eq!(waiting.due(lv), None);
         assert_eq!(
-            extend(waiting, Status::IdentityPending, lv, 1, date(2026, 4, 1)),
+            extend(waiting, Status::IdentityPending, lv, months(1), date(2026, 4, 1)),
             Err(ExtensionRefused::ClockNotStarted)
         );
     }

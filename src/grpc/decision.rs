@@ -23,7 +23,7 @@ impl proto::decision_service_server::DecisionService for DecisionApi {
         request: Request<proto::CheckRequest>,
     ) -> Result<Response<proto::CheckResponse>, Status> {
         let (app, caller, input) = self.ready.begin(request, parse::decision::check)?;
-        caller.require(Scope::Decide, &input.organisation)?;
+        caller.require(Scope::Decide, &input.question.organisation)?;
         let outcome = app.check(&input).await?;
         self.metrics.record_decision(&outcome);
         Ok(Response::new(encode::check_response(&outcome)))
@@ -36,7 +36,7 @@ impl proto::decision_service_server::DecisionService for DecisionApi {
         let (app, caller, inputs) = self.ready.begin(request, parse::decision::batch_check)?;
         // One question about another organisation refuses the whole batch.
         for input in &inputs {
-            caller.require(Scope::Decide, &input.organisation)?;
+            caller.require(Scope::Decide, &input.question.organisation)?;
         }
         let outcomes = app.batch_check(&inputs).await?;
         for outcome in &outcomes {

@@ -190,7 +190,7 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
         let record = app.revision_record(&at.organisation, at.revision).await?;
         Ok(Response::new(proto::GetRevisionResponse {
             revision: Some(proto::Revision {
-                organisation: at.organisation,
+                organisation: at.organisation.into_string(),
                 number: record.number,
                 applied_at: Some(wire::timestamp(record.applied_at)),
                 manifest_sha256: record.manifest_sha256,

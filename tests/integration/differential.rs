@@ -967,8 +967,8 @@ fn the_engine_agrees_with_the_reference_evaluator() {
                 collected_at: random.some(40, timestamp),
                 switch_on: random.chance(50),
             };
-            let switches = if asked.switch_on {
-                vec!["switch".to_owned()]
+            let switches: Vec<purposed::domain::names::ConditionId> = if asked.switch_on {
+                vec!["switch".parse().expect("a condition id")]
             } else {
                 Vec::new()
             };

@@ -89,7 +89,10 @@ fn subject_cache() -> serde_json::Value {
     let cache = SubjectCache::default();
     for index in 0..SUBJECTS {
         let organisation = &organisations[index % organisations.len()];
-        let subject = key.pseudonymise(organisation, &format!("subject-{index}"));
+        let subject = key.pseudonymise(
+            organisation,
+            &format!("subject-{index}").parse().expect("a valid subject id"),
+        );
         let state = SubjectState {
             consents: vec![ConsentEvent {
                 purpose: purpose.clone(),

@@ -2,91 +2,37 @@
 
 use std::borrow::Cow;
 
+use prost_types::Timestamp as ProtoTimestamp;
+
 use super::fields::Violations;
 use crate::{
-    app::{CheckInput, Limits},
+    app::{CheckInput, Limits, QuestionInput},
+    domain::names::RecipientId,
     error::Error,
     proto,
 };
 
-/// A question, and whether ListRecipients also lists the recipients it denies.
+/// A question without a recipient, and whether ListRecipients also lists the recipients it
+/// denies.
 #[derive(Clone, Debug)]
 pub struct RecipientsQuestion {
-    pub question: CheckInput,
+    pub question: QuestionInput,
     pub include_denied: bool,
 }
 
 pub fn check(request: proto::CheckRequest, _: &Limits) -> Result<CheckInput, Error> {
     let mut violations = Violations::default();
     let input = check_input(request, "", &mut violations);
-    violations.into_result(input)
+    violations.finish(|| input)
 }
 
+/// The questions of a BatchCheck, each parsed under `checks[i].`; more than the limit is
+/// refused before any is looked at.
 pub fn batch_check(
     request: proto::BatchCheckRequest,
     limits: &Limits,
 ) -> Result<Vec<CheckInput>, Error> {
-    batch_check_inputs(request, limits.max_batch_checks)
-}
-
-pub fn list_recipients(
-    request: proto::ListRecipientsRequest,
-    _: &Limits,
-) -> Result<RecipientsQuestion, Error> {
-    let mut violations = Violations::default();
-    let (question, include_denied) = list_recipients_input(request, &mut violations);
-    let question = violations.into_result(question)?;
-    Ok(RecipientsQuestion {
-        question,
-        include_denied,
-    })
-}
-
-/// Validates one CheckRequest; violations are prefixed with `prefix` (for batch items).
-pub(crate) fn check_input(
-    request: proto::CheckRequest,
-    prefix: &str,
-    violations: &mut Violations,
-) -> CheckInput {
-    // A field's full name is only read when it is refused: a Check (no prefix) spends no
-    // allocation on names.
-    let field = |name: &'static str| -> Cow<'static, str> {
-        if prefix.is_empty() {
-            Cow::Borrowed(name)
-        } else {
-            Cow::Owned(format!("{prefix}{name}"))
-        }
-    };
-    violations.id(&field("organisation"), &request.organisation);
-    violations.id(&field("purpose"), &request.purpose);
-    violations.category(&field("category"), &request.category);
-    violations.id(&field("recipient"), &request.recipient);
-    violations.subject(&field("subject"), request.subject.as_ref());
-    let at = violations.timestamp(&field("at"), request.at.as_ref());
-    let collected_at = violations.timestamp(&field("collected_at"), request.collected_at.as_ref());
-    violations.conditions(
-        &field("satisfied_conditions"),
-        &request.satisfied_conditions,
-    );
-    CheckInput {
-        organisation: request.organisation,
-        purpose: request.purpose,
-        category: request.category,
-        recipient: request.recipient,
-        subject: request.subject,
-        at,
-        collected_at,
-        min_revision: request.min_revision,
-        satisfied_conditions: request.satisfied_conditions,
-    }
-}
-
-/// The questions of a BatchCheck, each validated under `checks[i].`; more than `limit` is
-/// refused before any is looked at.
-fn batch_check_inputs(
-    request: proto::BatchCheckRequest,
-    limit: usize,
-) -> Result<Vec<CheckInput>, Error> {
+    let limit = limits.max_batch_checks;
     if request.checks.len() > limit {
         return Err(Error::invalid(
             "checks",
@@ -100,32 +46,136 @@ fn batch_check_inputs(
         .enumerate()
         .map(|(index, check)| check_input(check, &format!("checks[{index}]."), &mut violations))
         .collect();
-    violations.into_result(inputs)
+    violations.finish(|| inputs.into_iter().collect())
 }
 
-fn list_recipients_input(
+pub fn list_recipients(
     request: proto::ListRecipientsRequest,
-    violations: &mut Violations,
-) -> (CheckInput, bool) {
-    violations.id("organisation", &request.organisation);
-    violations.id("purpose", &request.purpose);
-    violations.category("category", &request.category);
-    violations.subject("subject", request.subject.as_ref());
-    let at = violations.timestamp("at", request.at.as_ref());
-    let collected_at = violations.timestamp("collected_at", request.collected_at.as_ref());
-    violations.conditions("satisfied_conditions", &request.satisfied_conditions);
-    (
-        CheckInput {
-            organisation: request.organisation,
-            purpose: request.purpose,
-            category: request.category,
-            recipient: String::new(),
-            subject: request.subject,
+    _: &Limits,
+) -> Result<RecipientsQuestion, Error> {
+    let mut violations = Violations::default();
+    let proto::ListRecipientsRequest {
+        organisation,
+        purpose,
+        category,
+        subject,
+        at,
+        collected_at,
+        min_revision,
+        satisfied_conditions,
+        include_denied,
+    } = request;
+    let (question, _) = question(
+        Asked {
+            organisation,
+            purpose,
+            category,
+            recipient: None,
+            subject,
             at,
             collected_at,
-            min_revision: request.min_revision,
-            satisfied_conditions: request.satisfied_conditions,
+            min_revision,
+            satisfied_conditions,
         },
-        request.include_denied,
-    )
+        &|name| Cow::Borrowed(name),
+        &mut violations,
+    );
+    violations.finish(|| {
+        Some(RecipientsQuestion {
+            question: question?,
+            include_denied,
+        })
+    })
+}
+
+/// One CheckRequest; violations are prefixed with `prefix` (for batch items).
+fn check_input(
+    request: proto::CheckRequest,
+    prefix: &str,
+    violations: &mut Violations,
+) -> Option<CheckInput> {
+    // A field's full name is only read when it is refused: a Check (no prefix) spends no
+    // allocation on names.
+    let field = |name: &'static str| -> Cow<'static, str> {
+        if prefix.is_empty() {
+            Cow::Borrowed(name)
+        } else {
+            Cow::Owned(format!("{prefix}{name}"))
+        }
+    };
+    let proto::CheckRequest {
+        organisation,
+        purpose,
+        category,
+        recipient,
+        subject,
+        at,
+        collected_at,
+        min_revision,
+        satisfied_conditions,
+    } = request;
+    let (question, recipient) = question(
+        Asked {
+            organisation,
+            purpose,
+            category,
+            recipient: Some(recipient),
+            subject,
+            at,
+            collected_at,
+            min_revision,
+            satisfied_conditions,
+        },
+        &field,
+        violations,
+    );
+    Some(CheckInput {
+        question: question?,
+        recipient: recipient?,
+    })
+}
+
+/// The fields of a question, as Check and ListRecipients receive them.
+struct Asked {
+    organisation: String,
+    purpose: String,
+    category: String,
+    /// Check's; ListRecipients names none.
+    recipient: Option<String>,
+    subject: Option<String>,
+    at: Option<ProtoTimestamp>,
+    collected_at: Option<ProtoTimestamp>,
+    min_revision: Option<u64>,
+    satisfied_conditions: Vec<String>,
+}
+
+fn question(
+    asked: Asked,
+    field: &dyn Fn(&'static str) -> Cow<'static, str>,
+    violations: &mut Violations,
+) -> (Option<QuestionInput>, Option<RecipientId>) {
+    let organisation = violations.parsed(&field("organisation"), asked.organisation);
+    let purpose = violations.parsed(&field("purpose"), asked.purpose);
+    let category = violations.parsed(&field("category"), asked.category);
+    let recipient = asked
+        .recipient
+        .and_then(|recipient| violations.parsed(&field("recipient"), recipient));
+    let subject = violations.optional_subject(&field("subject"), asked.subject);
+    let at = violations.timestamp(&field("at"), asked.at.as_ref());
+    let collected_at = violations.timestamp(&field("collected_at"), asked.collected_at.as_ref());
+    let satisfied_conditions =
+        violations.conditions(&field("satisfied_conditions"), asked.satisfied_conditions);
+    let question = (|| {
+        Some(QuestionInput {
+            organisation: organisation?,
+            purpose: purpose?,
+            category: category?,
+            subject,
+            at,
+            collected_at,
+            min_revision: asked.min_revision,
+            satisfied_conditions,
+        })
+    })();
+    (question, recipient)
 }

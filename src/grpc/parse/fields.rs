@@ -5,13 +5,13 @@
 use prost_types::Timestamp as ProtoTimestamp;
 
 use crate::{
-    domain::{subject::Birth, taxonomy},
-    error::FieldViolation,
-    manifest,
+    domain::{
+        names::{ConditionId, NameError, RawSubject},
+        subject::Birth,
+    },
+    error::{Error, FieldViolation},
 };
 
-/// Largest subject identifier accepted, in bytes.
-pub const MAX_SUBJECT_BYTES: usize = 256;
 /// Most engagement conditions one question may assert.
 pub const MAX_CONDITIONS: usize = 64;
 pub const DEFAULT_PAGE_SIZE: usize = 100;
@@ -54,55 +54,47 @@ impl Violations {
         self.0.push(FieldViolation::new(field, description));
     }
 
-    pub fn into_result<T>(self, value: T) -> Result<T, crate::error::Error> {
+    pub fn into_result<T>(self, value: T) -> Result<T, Error> {
         if self.0.is_empty() {
             Ok(value)
         } else {
-            Err(crate::error::Error::InvalidArgument(self.0))
+            Err(Error::InvalidArgument(self.0))
         }
     }
 
-    /// The value of a required field, once every field is valid: a missing one has left its
-    /// own violation already, and is named again should a caller forget to record it.
-    pub fn into_required<T>(self, value: Option<T>, field: &str) -> Result<T, crate::error::Error> {
-        self.into_result(value)?.ok_or_else(|| {
-            crate::error::Error::InvalidArgument(vec![FieldViolation::new(field, "must be set")])
-        })
+    /// The parsed request, once every field is valid. `build` takes the parsed fields out of
+    /// their `Option`s: a field that did not parse left its violation, so with none recorded
+    /// every field it needs is there.
+    pub fn finish<T>(self, build: impl FnOnce() -> Option<T>) -> Result<T, Error> {
+        self.into_result(())?;
+        build().ok_or_else(|| Error::Internal("a request field was refused without a violation".into()))
     }
 
-    /// An id of the registry (organisation, purpose, recipient, condition).
-    pub fn id(&mut self, field: &str, value: &str) {
-        if value.is_empty() {
-            self.add(field, "must not be empty");
-        } else if !manifest::is_valid_id(value) {
-            self.add(
-                field,
-                "must be 1-64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit",
-            );
-        }
-    }
-
-    pub fn category(&mut self, field: &str, value: &str) {
-        if value.is_empty() {
-            self.add(field, "must not be empty");
-        } else if !taxonomy::is_valid_key(value) {
-            self.add(
-                field,
-                "must be a dotted category key such as \"user.contact.email\" (a-z, 0-9, '_', '-')",
-            );
-        }
-    }
-
-    /// A raw subject identifier. Its value never appears in a message.
-    pub fn subject(&mut self, field: &str, value: Option<&String>) {
-        match value {
-            Some(subject) if subject.trim().is_empty() => {
-                self.add(field, "must not be empty when given")
+    /// A value parsed by its own rule (`domain::names`): an id, a key, a request or task id;
+    /// `None`, and a violation worded by the rule, when it breaks it.
+    pub fn parsed<V, N: TryFrom<V, Error = NameError>>(&mut self, field: &str, value: V) -> Option<N> {
+        match N::try_from(value) {
+            Ok(parsed) => Some(parsed),
+            Err(refused) => {
+                self.add(field, refused.to_string());
+                None
             }
-            Some(subject) if subject.len() > MAX_SUBJECT_BYTES => {
-                self.add(field, format!("is longer than {MAX_SUBJECT_BYTES} bytes"))
+        }
+    }
+
+    /// A raw subject identifier where one may be left out. Its value never appears in a
+    /// message.
+    pub fn optional_subject(&mut self, field: &str, value: Option<String>) -> Option<RawSubject> {
+        match RawSubject::try_from(value?) {
+            Ok(subject) => Some(subject),
+            Err(NameError::Empty) => {
+                self.add(field, "must not be empty when given");
+                None
             }
-            _ => {}
+            Err(refused) => {
+                self.add(field, refused.to_string());
+                None
+            }
         }
     }
 
@@ -137,14 +129,17 @@ impl Violations {
         len <= max
     }
 
-    pub fn conditions(&mut self, field: &str, values: &[String]) {
+    /// The engagement conditions a question asserts.
+    pub fn conditions(&mut self, field: &str, values: Vec<String>) -> Vec<ConditionId> {
         if values.len() > MAX_CONDITIONS {
             self.add(field, format!("at most {MAX_CONDITIONS} conditions"));
-            return;
+            return Vec::new();
         }
-        for (index, value) in values.iter().enumerate() {
-            self.id(&format!("{field}[{index}]"), value);
-        }
+        values
+            .into_iter()
+            .enumerate()
+            .filter_map(|(index, value)| self.parsed(&format!("{field}[{index}]"), value))
+            .collect()
     }
 
     /// A known value of a protobuf enum field; `None` for UNSPECIFIED.
@@ -183,15 +178,6 @@ impl Violations {
         Page { size, after }
     }
 
-    /// A required raw subject identifier.
-    pub fn required_subject(&mut self, field: &str, value: &str) {
-        if value.trim().is_empty() {
-            self.add(field, "must not be empty");
-        } else {
-            self.subject(field, Some(&value.to_owned()));
-        }
-    }
-
     /// Free text: `None` when empty. Control characters other than tab and line breaks are
     /// refused: PostgreSQL cannot store NUL, and the rest have no place in a record.
     pub fn text(&mut self, field: &str, value: String, max: usize) -> Option<String> {
@@ -214,22 +200,6 @@ impl Violations {
     pub fn actor(&mut self, field: &str, value: String) -> String {
         self.text(field, value, MAX_ACTOR_BYTES)
             .unwrap_or_else(|| "api".to_owned())
-    }
-
-    /// A caller's request id: 1-128 characters of letters, digits, '.', '_', ':' and '-'.
-    pub fn request_id(&mut self, field: &str, value: &str) {
-        if value.is_empty() {
-            self.add(field, "must not be empty");
-        } else if value.len() > 128
-            || !value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'))
-        {
-            self.add(
-                field,
-                "must be 1-128 characters of letters, digits, '.', '_', ':' or '-'",
-            );
-        }
     }
 
     /// A required enum value: UNSPECIFIED and unknown numbers are violations.
@@ -277,13 +247,6 @@ impl Violations {
                 self.add("birth_year", "give a birth date or a birth year, not both");
                 None
             }
-        }
-    }
-
-    /// A task id.
-    pub fn task_id(&mut self, field: &str, value: u64) {
-        if value == 0 {
-            self.add(field, "must be set");
         }
     }
 }

@@ -13,11 +13,13 @@ pub mod subject;
 
 use fields::Page;
 
+use crate::domain::names::{OrganisationId, RawSubject};
+
 /// An organisation and, for reads of the registry, the revision asked for (the latest when
 /// `None`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrganisationAt {
-    pub organisation: String,
+    pub organisation: OrganisationId,
     pub revision: Option<u64>,
 }
 
@@ -32,6 +34,6 @@ pub struct OrganisationPage {
 /// and is never stored or shown.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SubjectOf {
-    pub organisation: String,
-    pub subject: String,
+    pub organisation: OrganisationId,
+    pub subject: RawSubject,
 }

@@ -47,12 +47,12 @@ fn organisation_at(
     violations: &mut Violations,
     organisation: String,
     revision: Option<u64>,
-) -> OrganisationAt {
-    violations.id("organisation", &organisation);
-    OrganisationAt {
+) -> Option<OrganisationAt> {
+    let organisation = violations.parsed("organisation", organisation)?;
+    Some(OrganisationAt {
         organisation,
         revision,
-    }
+    })
 }
 
 pub fn get_organisation(
@@ -61,7 +61,7 @@ pub fn get_organisation(
 ) -> Result<OrganisationAt, Error> {
     let mut violations = Violations::default();
     let at = organisation_at(&mut violations, request.organisation, request.revision);
-    violations.into_result(at)
+    violations.finish(|| at)
 }
 
 pub fn list_organisations(
@@ -80,7 +80,7 @@ pub fn list_purposes(
     let mut violations = Violations::default();
     let at = organisation_at(&mut violations, request.organisation, request.revision);
     let page = violations.page(request.page_size, &request.page_token);
-    violations.into_result(OrganisationPage { at, page })
+    violations.finish(|| Some(OrganisationPage { at: at?, page }))
 }
 
 pub fn list_registered_recipients(
@@ -93,9 +93,11 @@ pub fn list_registered_recipients(
     let kind = violations
         .enumeration::<proto::RecipientKind>("kind", request.kind)
         .and_then(wire::recipient_kind_from);
-    violations.into_result(RecipientsPage {
-        of: OrganisationPage { at, page },
-        kind,
+    violations.finish(|| {
+        Some(RecipientsPage {
+            of: OrganisationPage { at: at?, page },
+            kind,
+        })
     })
 }
 
@@ -109,9 +111,11 @@ pub fn list_categories(
     let sensitivity = violations
         .enumeration::<proto::Sensitivity>("sensitivity", request.sensitivity)
         .and_then(wire::sensitivity_from);
-    violations.into_result(CategoriesPage {
-        of: OrganisationPage { at, page },
-        sensitivity,
+    violations.finish(|| {
+        Some(CategoriesPage {
+            of: OrganisationPage { at: at?, page },
+            sensitivity,
+        })
     })
 }
 
@@ -122,7 +126,7 @@ pub fn list_revisions(
     let mut violations = Violations::default();
     let at = organisation_at(&mut violations, request.organisation, None);
     let page = violations.page(request.page_size, &request.page_token);
-    violations.into_result(OrganisationPage { at, page })
+    violations.finish(|| Some(OrganisationPage { at: at?, page }))
 }
 
 pub fn get_revision(
@@ -131,5 +135,5 @@ pub fn get_revision(
 ) -> Result<OrganisationAt, Error> {
     let mut violations = Violations::default();
     let at = organisation_at(&mut violations, request.organisation, request.revision);
-    violations.into_result(at)
+    violations.finish(|| at)
 }

@@ -3,6 +3,7 @@
 use super::fields::{self, MAX_FILTER_VALUES, MAX_REQUEST_PURPOSES, MAX_TEXT_BYTES, Violations};
 use crate::{
     app::{Limits, ListInput, RequestInput, TransitionInput},
+    domain::names::{ExtensionMonths, OrganisationId, RequestId, TaskId},
     error::Error,
     grpc::wire,
     proto,
@@ -11,14 +12,14 @@ use crate::{
 /// One rights request of an organisation, by the caller's id.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequestOf {
-    pub organisation: String,
-    pub request_id: String,
+    pub organisation: OrganisationId,
+    pub request_id: RequestId,
 }
 
 /// A page of an organisation's requests: the filters, the key to continue after, the size.
 #[derive(Clone, Debug)]
 pub struct RequestsPage {
-    pub organisation: String,
+    pub organisation: OrganisationId,
     pub filters: ListInput,
     pub after: Option<u64>,
     pub size: usize,
@@ -27,8 +28,7 @@ pub struct RequestsPage {
 #[derive(Clone, Debug)]
 pub struct Extension {
     pub of: RequestOf,
-    /// One or two further months (Art. 12(3)).
-    pub months: i8,
+    pub months: ExtensionMonths,
     pub reason: String,
     pub actor: String,
 }
@@ -36,8 +36,8 @@ pub struct Extension {
 /// A page of an organisation's tasks, of one request when given.
 #[derive(Clone, Debug)]
 pub struct TasksPage {
-    pub organisation: String,
-    pub request_id: Option<String>,
+    pub organisation: OrganisationId,
+    pub request_id: Option<RequestId>,
     pub open_only: bool,
     pub after: Option<u64>,
     pub size: usize,
@@ -45,8 +45,8 @@ pub struct TasksPage {
 
 #[derive(Clone, Debug)]
 pub struct TaskCompletion {
-    pub organisation: String,
-    pub task_id: u64,
+    pub organisation: OrganisationId,
+    pub task_id: TaskId,
     pub actor: String,
     pub note: Option<String>,
 }
@@ -54,17 +54,21 @@ pub struct TaskCompletion {
 /// Where a watcher starts: after this event id (0 for the first).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EventsAfter {
-    pub organisation: String,
+    pub organisation: OrganisationId,
     pub after_event_id: u64,
 }
 
-fn request_of(violations: &mut Violations, organisation: String, request_id: String) -> RequestOf {
-    violations.id("organisation", &organisation);
-    violations.request_id("request_id", &request_id);
-    RequestOf {
-        organisation,
-        request_id,
-    }
+fn request_of(
+    violations: &mut Violations,
+    organisation: String,
+    request_id: String,
+) -> Option<RequestOf> {
+    let organisation = violations.parsed("organisation", organisation);
+    let request_id = violations.parsed("request_id", request_id);
+    Some(RequestOf {
+        organisation: organisation?,
+        request_id: request_id?,
+    })
 }
 
 pub fn submit_rights_request(
@@ -76,26 +80,32 @@ pub fn submit_rights_request(
     let kind = violations
         .required::<proto::RightsRequestType>("type", request.r#type)
         .and_then(wire::request_kind_from);
-    violations.required_subject("subject", &request.subject);
+    let subject = violations.parsed("subject", request.subject);
     let received_at = violations.timestamp("received_at", request.received_at.as_ref());
+    let mut purposes = Vec::new();
     if violations.at_most("purposes", request.purposes.len(), MAX_REQUEST_PURPOSES) {
-        for (index, purpose) in request.purposes.iter().enumerate() {
-            violations.id(&format!("purposes[{index}]"), purpose);
+        for (index, purpose) in request.purposes.into_iter().enumerate() {
+            purposes.extend(violations.parsed(&format!("purposes[{index}]"), purpose));
         }
     }
     let details = violations.text("details", request.details, MAX_TEXT_BYTES);
     let actor = violations.actor("actor", request.actor);
-    let kind = violations.into_required(kind, "type")?;
-    Ok(RequestInput {
-        organisation: of.organisation,
-        request_id: of.request_id,
-        kind,
-        subject: request.subject,
-        received_at,
-        purposes: fields::fold_repeats(request.purposes),
-        direct_marketing: request.direct_marketing,
-        details,
-        actor,
+    violations.finish(|| {
+        let RequestOf {
+            organisation,
+            request_id,
+        } = of?;
+        Some(RequestInput {
+            organisation,
+            request_id,
+            kind: kind?,
+            subject: subject?,
+            received_at,
+            purposes: fields::fold_repeats(purposes),
+            direct_marketing: request.direct_marketing,
+            details,
+            actor,
+        })
     })
 }
 
@@ -105,7 +115,7 @@ pub fn get_rights_request(
 ) -> Result<RequestOf, Error> {
     let mut violations = Violations::default();
     let of = request_of(&mut violations, request.organisation, request.request_id);
-    violations.into_result(of)
+    violations.finish(|| of)
 }
 
 pub fn list_rights_requests(
@@ -113,7 +123,7 @@ pub fn list_rights_requests(
     _: &Limits,
 ) -> Result<RequestsPage, Error> {
     let mut violations = Violations::default();
-    violations.id("organisation", &request.organisation);
+    let organisation = violations.parsed("organisation", request.organisation);
     let mut statuses = Vec::new();
     if violations.at_most("statuses", request.statuses.len(), MAX_FILTER_VALUES) {
         for (index, value) in request.statuses.iter().enumerate() {
@@ -136,16 +146,18 @@ pub fn list_rights_requests(
     }
     let due_before = violations.date("due_before", &request.due_before);
     let (size, after) = fields::page_key(&mut violations, request.page_size, &request.page_token);
-    violations.into_result(RequestsPage {
-        organisation: request.organisation,
-        filters: ListInput {
-            statuses: fields::fold_repeats(statuses),
-            kinds: fields::fold_repeats(kinds),
-            overdue: request.overdue,
-            due_before,
-        },
-        after,
-        size,
+    violations.finish(|| {
+        Some(RequestsPage {
+            organisation: organisation?,
+            filters: ListInput {
+                statuses: fields::fold_repeats(statuses),
+                kinds: fields::fold_repeats(kinds),
+                overdue: request.overdue,
+                due_before,
+            },
+            after,
+            size,
+        })
     })
 }
 
@@ -163,14 +175,19 @@ pub fn transition_rights_request(
         .and_then(wire::rejection_reason_from);
     let actor = violations.actor("actor", request.actor);
     let note = violations.text("note", request.note, MAX_TEXT_BYTES);
-    let status = violations.into_required(status, "status")?;
-    Ok(TransitionInput {
-        organisation: of.organisation,
-        request_id: of.request_id,
-        status,
-        actor,
-        note,
-        rejection_reason,
+    violations.finish(|| {
+        let RequestOf {
+            organisation,
+            request_id,
+        } = of?;
+        Some(TransitionInput {
+            organisation,
+            request_id,
+            status: status?,
+            actor,
+            note,
+            rejection_reason,
+        })
     })
 }
 
@@ -180,13 +197,7 @@ pub fn extend_rights_request(
 ) -> Result<Extension, Error> {
     let mut violations = Violations::default();
     let of = request_of(&mut violations, request.organisation, request.request_id);
-    let months = match request.months {
-        1 | 2 => request.months as i8,
-        _ => {
-            violations.add("months", "one or two further months (Art. 12(3))");
-            0
-        }
-    };
+    let months = violations.parsed("months", request.months);
     let reason = violations.text("reason", request.reason, MAX_TEXT_BYTES);
     if reason.is_none() {
         violations.add(
@@ -195,12 +206,13 @@ pub fn extend_rights_request(
         );
     }
     let actor = violations.actor("actor", request.actor);
-    let reason = violations.into_required(reason, "reason")?;
-    Ok(Extension {
-        of,
-        months,
-        reason,
-        actor,
+    violations.finish(|| {
+        Some(Extension {
+            of: of?,
+            months: months?,
+            reason: reason?,
+            actor,
+        })
     })
 }
 
@@ -209,17 +221,23 @@ pub fn list_rights_tasks(
     _: &Limits,
 ) -> Result<TasksPage, Error> {
     let mut violations = Violations::default();
-    violations.id("organisation", &request.organisation);
-    if !request.request_id.is_empty() {
-        violations.request_id("request_id", &request.request_id);
-    }
+    let organisation = violations.parsed("organisation", request.organisation);
+    let request_id = if request.request_id.is_empty() {
+        Some(None)
+    } else {
+        violations
+            .parsed("request_id", request.request_id)
+            .map(Some)
+    };
     let (size, after) = fields::page_key(&mut violations, request.page_size, &request.page_token);
-    violations.into_result(TasksPage {
-        organisation: request.organisation,
-        request_id: (!request.request_id.is_empty()).then_some(request.request_id),
-        open_only: request.open_only,
-        after,
-        size,
+    violations.finish(|| {
+        Some(TasksPage {
+            organisation: organisation?,
+            request_id: request_id?,
+            open_only: request.open_only,
+            after,
+            size,
+        })
     })
 }
 
@@ -228,15 +246,17 @@ pub fn complete_rights_task(
     _: &Limits,
 ) -> Result<TaskCompletion, Error> {
     let mut violations = Violations::default();
-    violations.id("organisation", &request.organisation);
-    violations.task_id("task_id", request.task_id);
+    let organisation = violations.parsed("organisation", request.organisation);
+    let task_id = violations.parsed("task_id", request.task_id);
     let actor = violations.actor("actor", request.actor);
     let note = violations.text("note", request.note, MAX_TEXT_BYTES);
-    violations.into_result(TaskCompletion {
-        organisation: request.organisation,
-        task_id: request.task_id,
-        actor,
-        note,
+    violations.finish(|| {
+        Some(TaskCompletion {
+            organisation: organisation?,
+            task_id: task_id?,
+            actor,
+            note,
+        })
     })
 }
 
@@ -246,7 +266,7 @@ pub fn get_access_report(
 ) -> Result<RequestOf, Error> {
     let mut violations = Violations::default();
     let of = request_of(&mut violations, request.organisation, request.request_id);
-    violations.into_result(of)
+    violations.finish(|| of)
 }
 
 pub fn watch_rights_events(
@@ -254,9 +274,11 @@ pub fn watch_rights_events(
     _: &Limits,
 ) -> Result<EventsAfter, Error> {
     let mut violations = Violations::default();
-    violations.id("organisation", &request.organisation);
-    violations.into_result(EventsAfter {
-        organisation: request.organisation,
-        after_event_id: request.after_event_id,
+    let organisation = violations.parsed("organisation", request.organisation);
+    violations.finish(|| {
+        Some(EventsAfter {
+            organisation: organisation?,
+            after_event_id: request.after_event_id,
+        })
     })
 }

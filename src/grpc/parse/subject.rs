@@ -6,7 +6,7 @@ use super::{
 };
 use crate::{
     app::{ConsentInput, Limits, ObjectionTarget},
-    domain::subject::Birth,
+    domain::{names::PurposeId, subject::Birth},
     error::Error,
     grpc::wire,
     proto,
@@ -37,7 +37,7 @@ pub struct ObjectionWithdrawal {
 #[derive(Clone, Debug)]
 pub struct Grounds {
     pub of: SubjectOf,
-    pub purpose: String,
+    pub purpose: PurposeId,
     pub grounds: String,
 }
 
@@ -53,19 +53,23 @@ pub struct Lifting {
     pub note: String,
 }
 
-fn subject_of(violations: &mut Violations, organisation: String, subject: String) -> SubjectOf {
-    violations.id("organisation", &organisation);
-    violations.required_subject("subject", &subject);
-    SubjectOf {
-        organisation,
-        subject,
-    }
+fn subject_of(
+    violations: &mut Violations,
+    organisation: String,
+    subject: String,
+) -> Option<SubjectOf> {
+    let organisation = violations.parsed("organisation", organisation);
+    let subject = violations.parsed("subject", subject);
+    Some(SubjectOf {
+        organisation: organisation?,
+        subject: subject?,
+    })
 }
 
 pub fn record_consent(request: proto::RecordConsentRequest, _: &Limits) -> Result<Consent, Error> {
     let mut violations = Violations::default();
     let of = subject_of(&mut violations, request.organisation, request.subject);
-    violations.id("purpose", &request.purpose);
+    let purpose = violations.parsed("purpose", request.purpose);
     let action = violations
         .required::<proto::ConsentAction>("action", request.action)
         .and_then(wire::consent_action_from);
@@ -76,17 +80,18 @@ pub fn record_consent(request: proto::RecordConsentRequest, _: &Limits) -> Resul
         MAX_NOTICE_VERSION_BYTES,
     );
     let source = violations.text("source", request.source, MAX_TEXT_BYTES);
-    let action = violations.into_required(action, "action")?;
-    Ok(Consent {
-        of,
-        consent: ConsentInput {
-            purpose: request.purpose,
-            action,
-            notice_version,
-            source,
-            at,
-            parental: request.parental,
-        },
+    violations.finish(|| {
+        Some(Consent {
+            of: of?,
+            consent: ConsentInput {
+                purpose: purpose?,
+                action: action?,
+                notice_version,
+                source,
+                at,
+                parental: request.parental,
+            },
+        })
     })
 }
 
@@ -96,9 +101,15 @@ pub fn record_objection(
 ) -> Result<ObjectionRecord, Error> {
     let mut violations = Violations::default();
     let of = subject_of(&mut violations, request.organisation, request.subject);
-    let target = objection_target(&mut violations, request.direct_marketing, &request.purpose);
+    let target = objection_target(&mut violations, request.direct_marketing, request.purpose);
     let at = violations.timestamp("at", request.at.as_ref());
-    violations.into_result(ObjectionRecord { of, target, at })
+    violations.finish(|| {
+        Some(ObjectionRecord {
+            of: of?,
+            target: target?,
+            at,
+        })
+    })
 }
 
 pub fn withdraw_objection(
@@ -107,8 +118,13 @@ pub fn withdraw_objection(
 ) -> Result<ObjectionWithdrawal, Error> {
     let mut violations = Violations::default();
     let of = subject_of(&mut violations, request.organisation, request.subject);
-    let target = objection_target(&mut violations, request.direct_marketing, &request.purpose);
-    violations.into_result(ObjectionWithdrawal { of, target })
+    let target = objection_target(&mut violations, request.direct_marketing, request.purpose);
+    violations.finish(|| {
+        Some(ObjectionWithdrawal {
+            of: of?,
+            target: target?,
+        })
+    })
 }
 
 pub fn record_compelling_grounds(
@@ -117,16 +133,17 @@ pub fn record_compelling_grounds(
 ) -> Result<Grounds, Error> {
     let mut violations = Violations::default();
     let of = subject_of(&mut violations, request.organisation, request.subject);
-    violations.id("purpose", &request.purpose);
+    let purpose = violations.parsed("purpose", request.purpose);
     let grounds = violations.text("grounds", request.grounds, MAX_TEXT_BYTES);
     if grounds.is_none() {
         violations.add("grounds", "must state the grounds");
     }
-    let grounds = violations.into_required(grounds, "grounds")?;
-    Ok(Grounds {
-        of,
-        purpose: request.purpose,
-        grounds,
+    violations.finish(|| {
+        Some(Grounds {
+            of: of?,
+            purpose: purpose?,
+            grounds: grounds?,
+        })
     })
 }
 
@@ -134,8 +151,12 @@ pub fn set_birth(request: proto::SetBirthRequest, _: &Limits) -> Result<BirthRec
     let mut violations = Violations::default();
     let of = subject_of(&mut violations, request.organisation, request.subject);
     let birth = violations.birth(&request.birth_date, request.birth_year);
-    let birth = violations.into_required(birth, "birth_date")?;
-    Ok(BirthRecord { of, birth })
+    violations.finish(|| {
+        Some(BirthRecord {
+            of: of?,
+            birth: birth?,
+        })
+    })
 }
 
 pub fn lift_restriction(
@@ -151,8 +172,12 @@ pub fn lift_restriction(
             "must say why and how the subject was told (Art. 18(3))",
         );
     }
-    let note = violations.into_required(note, "note")?;
-    Ok(Lifting { of, note })
+    violations.finish(|| {
+        Some(Lifting {
+            of: of?,
+            note: note?,
+        })
+    })
 }
 
 pub fn get_subject_state(
@@ -161,31 +186,30 @@ pub fn get_subject_state(
 ) -> Result<SubjectOf, Error> {
     let mut violations = Violations::default();
     let of = subject_of(&mut violations, request.organisation, request.subject);
-    violations.into_result(of)
+    violations.finish(|| of)
 }
 
 /// What an objection is to: exactly one of direct marketing or a purpose.
 fn objection_target(
     violations: &mut Violations,
     direct_marketing: bool,
-    purpose: &str,
-) -> ObjectionTarget {
+    purpose: String,
+) -> Option<ObjectionTarget> {
     match (direct_marketing, purpose.is_empty()) {
-        (true, true) => ObjectionTarget::DirectMarketing,
-        (false, false) => {
-            violations.id("purpose", purpose);
-            ObjectionTarget::Purpose(purpose.to_owned())
-        }
+        (true, true) => Some(ObjectionTarget::DirectMarketing),
+        (false, false) => violations
+            .parsed("purpose", purpose)
+            .map(ObjectionTarget::Purpose),
         (true, false) => {
             violations.add("purpose", "name a purpose or direct_marketing, not both");
-            ObjectionTarget::DirectMarketing
+            None
         }
         (false, true) => {
             violations.add(
                 "purpose",
                 "name a purpose (Art. 21(1)) or set direct_marketing (Art. 21(2))",
             );
-            ObjectionTarget::DirectMarketing
+            None
         }
     }
 }

@@ -110,7 +110,10 @@ pub async fn subjects(database_url: &str, total: usize) -> Result<(usize, Durati
                     id: NotSet,
                     organisation_id: Set(organisation.clone()),
                     subject: Set(key
-                        .pseudonymise(organisation, &subject_id(index, rank))
+                        .pseudonymise(
+                            organisation,
+                            &subject_id(index, rank).parse().expect("a valid subject id"),
+                        )
                         .to_hex()),
                     purpose: Set(purposes[rng.below(purposes.len())].clone()),
                     action: Set("grant".to_owned()),
