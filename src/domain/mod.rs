@@ -54,6 +54,7 @@ pub mod geo;
 pub mod policy;
 pub mod pseudonym;
 pub mod rights;
+pub mod rights_plan;
 pub mod subject;
 pub mod taxonomy;
 

@@ -49,10 +49,26 @@ impl RequestKind {
 
     /// Kinds the recipients must be told of (Art. 19): each recipient gets a task.
     pub fn notifies_recipients(self) -> bool {
-        matches!(
-            self,
-            RequestKind::Erasure | RequestKind::Rectification | RequestKind::Restriction
-        )
+        match self {
+            RequestKind::Erasure | RequestKind::Rectification | RequestKind::Restriction => true,
+            RequestKind::Access
+            | RequestKind::Portability
+            | RequestKind::Objection
+            | RequestKind::WithdrawConsent => false,
+        }
+    }
+
+    /// Kinds answered with the Art. 15(1) information.
+    pub fn answered_with_access_report(self) -> bool {
+        match self {
+            RequestKind::Access => true,
+            RequestKind::Rectification
+            | RequestKind::Erasure
+            | RequestKind::Restriction
+            | RequestKind::Portability
+            | RequestKind::Objection
+            | RequestKind::WithdrawConsent => false,
+        }
     }
 }
 
@@ -338,6 +354,22 @@ pub struct NewEvent {
     pub status: Status,
     pub actor: String,
     pub note: Option<String>,
+}
+
+impl NewEvent {
+    pub fn new(
+        kind: EventKind,
+        status: Status,
+        actor: &str,
+        note: impl Into<Option<String>>,
+    ) -> NewEvent {
+        NewEvent {
+            kind,
+            status,
+            actor: actor.to_owned(),
+            note: note.into(),
+        }
+    }
 }
 
 /// A task to create: tell `recipient`, which received the subject's data under `purposes`.
