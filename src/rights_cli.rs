@@ -1,9 +1,20 @@
 //! `purposed rights ...` and `purposed subject ...`: the rights desk and subject state for
 //! operators, through a running server.
 
-use clap::{Args, Subcommand, ValueEnum};
-use purposed::proto::{
-    self, rights_service_client::RightsServiceClient, subject_service_client::SubjectServiceClient,
+use clap::{
+    Args, Subcommand,
+    builder::{PossibleValuesParser, TypedValueParser},
+};
+use purposed::{
+    domain::{
+        Spelling,
+        rights::{RejectionReason, RequestKind, Status},
+    },
+    grpc::wire,
+    proto::{
+        self, rights_service_client::RightsServiceClient,
+        subject_service_client::SubjectServiceClient,
+    },
 };
 
 use crate::{ServerArgs, connect, describe, timestamp};
@@ -32,77 +43,17 @@ pub enum SubjectCommand {
     Consent(ConsentArgs),
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-pub enum Kind {
-    Access,
-    Rectification,
-    Erasure,
-    Restriction,
-    Portability,
-    Objection,
-    WithdrawConsent,
-}
-
-impl Kind {
-    fn proto(self) -> proto::RightsRequestType {
-        match self {
-            Kind::Access => proto::RightsRequestType::Access,
-            Kind::Rectification => proto::RightsRequestType::Rectification,
-            Kind::Erasure => proto::RightsRequestType::Erasure,
-            Kind::Restriction => proto::RightsRequestType::Restriction,
-            Kind::Portability => proto::RightsRequestType::Portability,
-            Kind::Objection => proto::RightsRequestType::Objection,
-            Kind::WithdrawConsent => proto::RightsRequestType::WithdrawConsent,
-        }
-    }
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum RequestStatus {
-    Received,
-    IdentityPending,
-    Verified,
-    InProgress,
-    Completed,
-    Rejected,
-    Cancelled,
-}
-
-impl RequestStatus {
-    fn proto(self) -> proto::RightsRequestStatus {
-        match self {
-            RequestStatus::Received => proto::RightsRequestStatus::Received,
-            RequestStatus::IdentityPending => proto::RightsRequestStatus::IdentityPending,
-            RequestStatus::Verified => proto::RightsRequestStatus::Verified,
-            RequestStatus::InProgress => proto::RightsRequestStatus::InProgress,
-            RequestStatus::Completed => proto::RightsRequestStatus::Completed,
-            RequestStatus::Rejected => proto::RightsRequestStatus::Rejected,
-            RequestStatus::Cancelled => proto::RightsRequestStatus::Cancelled,
-        }
-    }
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum Rejection {
-    IdentityNotVerified,
-    ManifestlyUnfounded,
-    Excessive,
-    NotPortable,
-    ErasureException,
-    CompellingGrounds,
-}
-
-impl Rejection {
-    fn proto(self) -> proto::RejectionReason {
-        match self {
-            Rejection::IdentityNotVerified => proto::RejectionReason::IdentityNotVerified,
-            Rejection::ManifestlyUnfounded => proto::RejectionReason::ManifestlyUnfounded,
-            Rejection::Excessive => proto::RejectionReason::Excessive,
-            Rejection::NotPortable => proto::RejectionReason::NotPortable,
-            Rejection::ErasureException => proto::RejectionReason::ErasureException,
-            Rejection::CompellingGrounds => proto::RejectionReason::CompellingGrounds,
-        }
-    }
+/// Parses a domain enum from its one list of spellings, shown the CLI's way: '_' as '-'
+/// ("in-progress"). The list also fills `--help` and the error for a value not on it.
+fn spelled<T: Spelling + Clone + Send + Sync>() -> impl TypedValueParser<Value = T> {
+    let cli_spelling = |value: &T| value.as_str().replace('_', "-");
+    PossibleValuesParser::new(T::ALL.iter().map(cli_spelling)).map(move |text| {
+        T::ALL
+            .iter()
+            .find(|value| cli_spelling(value) == text)
+            .copied()
+            .expect("the parser admits only the listed spellings")
+    })
 }
 
 #[derive(Args)]
@@ -112,8 +63,8 @@ pub struct SubmitArgs {
     /// Your id of the request; submitting it again returns the stored request.
     #[arg(long)]
     request_id: String,
-    #[arg(long = "type", value_enum)]
-    kind: Kind,
+    #[arg(long = "type", value_parser = spelled::<RequestKind>())]
+    kind: RequestKind,
     /// The subject's identifier (pseudonymised by the server).
     #[arg(long)]
     subject: String,
@@ -150,11 +101,11 @@ pub struct ListArgs {
     #[arg(long)]
     organisation: String,
     /// Only this status (repeatable).
-    #[arg(long = "status", value_enum)]
-    statuses: Vec<RequestStatus>,
+    #[arg(long = "status", value_parser = spelled::<Status>())]
+    statuses: Vec<Status>,
     /// Only this type (repeatable).
-    #[arg(long = "type", value_enum)]
-    kinds: Vec<Kind>,
+    #[arg(long = "type", value_parser = spelled::<RequestKind>())]
+    kinds: Vec<RequestKind>,
     /// Only open requests past their due date.
     #[arg(long)]
     overdue: bool,
@@ -172,11 +123,11 @@ pub struct TransitionArgs {
     #[arg(long)]
     request_id: String,
     /// The status to move to.
-    #[arg(long, value_enum)]
-    to: RequestStatus,
+    #[arg(long, value_parser = spelled::<Status>())]
+    to: Status,
     /// Why, for a rejection.
-    #[arg(long, value_enum)]
-    rejection_reason: Option<Rejection>,
+    #[arg(long, value_parser = spelled::<RejectionReason>())]
+    rejection_reason: Option<RejectionReason>,
     #[arg(long)]
     note: Option<String>,
     #[arg(long, default_value = "cli")]
@@ -377,7 +328,7 @@ pub async fn rights(command: RightsCommand) -> Result<(), String> {
                 .submit_rights_request(proto::SubmitRightsRequestRequest {
                     organisation: args.organisation,
                     request_id: args.request_id,
-                    r#type: args.kind.proto().into(),
+                    r#type: wire::request_kind(args.kind).into(),
                     subject: args.subject,
                     received_at: args.received_at.map(timestamp),
                     purposes: args.purposes,
@@ -419,9 +370,13 @@ pub async fn rights(command: RightsCommand) -> Result<(), String> {
                         statuses: args
                             .statuses
                             .iter()
-                            .map(|status| status.proto().into())
+                            .map(|&status| wire::status(status).into())
                             .collect(),
-                        types: args.kinds.iter().map(|kind| kind.proto().into()).collect(),
+                        types: args
+                            .kinds
+                            .iter()
+                            .map(|&kind| wire::request_kind(kind).into())
+                            .collect(),
                         overdue: args.overdue,
                         due_before: args.due_before.clone().unwrap_or_default(),
                         page_size: 1000,
@@ -456,12 +411,12 @@ pub async fn rights(command: RightsCommand) -> Result<(), String> {
                 .transition_rights_request(proto::TransitionRightsRequestRequest {
                     organisation: args.organisation,
                     request_id: args.request_id,
-                    status: args.to.proto().into(),
+                    status: wire::status(args.to).into(),
                     actor: args.actor,
                     note: args.note.unwrap_or_default(),
                     rejection_reason: args
                         .rejection_reason
-                        .map_or(proto::RejectionReason::Unspecified, Rejection::proto)
+                        .map_or(proto::RejectionReason::Unspecified, wire::rejection_reason)
                         .into(),
                 })
                 .await
