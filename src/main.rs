@@ -21,6 +21,7 @@ use clap::{Args, Parser, Subcommand};
 use purposed::{
     app::App,
     config::{self, LogFormat, Settings},
+    domain::names::{CategoryKey, ConditionId, OrganisationId, PurposeId, RecipientId},
     proto::{
         self, decision_service_client::DecisionServiceClient,
         registry_service_client::RegistryServiceClient,
@@ -157,13 +158,13 @@ struct ApplyArgs {
 #[derive(Args)]
 struct CheckArgs {
     #[arg(long)]
-    organisation: String,
+    organisation: OrganisationId,
     #[arg(long)]
-    purpose: String,
+    purpose: PurposeId,
     #[arg(long)]
-    category: String,
+    category: CategoryKey,
     #[arg(long)]
-    recipient: String,
+    recipient: RecipientId,
     /// The data subject's identifier (pseudonymised by the server).
     #[arg(long)]
     subject: Option<String>,
@@ -175,7 +176,7 @@ struct CheckArgs {
     collected_at: Option<jiff::Timestamp>,
     /// An engagement condition that holds (repeatable).
     #[arg(long = "condition")]
-    conditions: Vec<String>,
+    conditions: Vec<ConditionId>,
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -445,15 +446,15 @@ async fn check(args: CheckArgs) -> Result<(), String> {
     let mut client = DecisionServiceClient::new(connect(&args.server).await?);
     let response = client
         .check(proto::CheckRequest {
-            organisation: args.organisation,
-            purpose: args.purpose,
-            category: args.category,
-            recipient: args.recipient,
-            subject: args.subject,
+            organisation: args.organisation.into(),
+            purpose: args.purpose.into(),
+            category: args.category.into(),
+            recipient: args.recipient.into(),
+            subject: args.subject.map(rights_cli::raw_subject).transpose()?,
             at: args.at.map(timestamp),
             collected_at: args.collected_at.map(timestamp),
             min_revision: None,
-            satisfied_conditions: args.conditions,
+            satisfied_conditions: args.conditions.into_iter().map(String::from).collect(),
         })
         .await
         .map_err(|status| describe(&status))?

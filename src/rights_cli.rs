@@ -1,9 +1,21 @@
 //! `purposed rights ...` and `purposed subject ...`: the rights desk and subject state for
 //! operators, through a running server.
 
-use clap::{Args, Subcommand, ValueEnum};
-use purposed::proto::{
-    self, rights_service_client::RightsServiceClient, subject_service_client::SubjectServiceClient,
+use clap::{
+    Args, Subcommand,
+    builder::{PossibleValuesParser, TypedValueParser},
+};
+use purposed::{
+    domain::{
+        Spelling,
+        names::{ExtensionMonths, OrganisationId, PurposeId, RawSubject, RequestId, TaskId},
+        rights::{RejectionReason, RequestKind, Status},
+    },
+    grpc::wire,
+    proto::{
+        self, rights_service_client::RightsServiceClient,
+        subject_service_client::SubjectServiceClient,
+    },
 };
 
 use crate::{ServerArgs, connect, describe, timestamp};
@@ -32,88 +44,36 @@ pub enum SubjectCommand {
     Consent(ConsentArgs),
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-pub enum Kind {
-    Access,
-    Rectification,
-    Erasure,
-    Restriction,
-    Portability,
-    Objection,
-    WithdrawConsent,
+/// The subject's identifier, checked by the rule the server applies; the refusal does not
+/// repeat it (clap's would).
+pub fn raw_subject(subject: String) -> Result<String, String> {
+    RawSubject::try_from(subject)
+        .map(|subject| subject.expose().to_owned())
+        .map_err(|refused| format!("--subject {refused}"))
 }
 
-impl Kind {
-    fn proto(self) -> proto::RightsRequestType {
-        match self {
-            Kind::Access => proto::RightsRequestType::Access,
-            Kind::Rectification => proto::RightsRequestType::Rectification,
-            Kind::Erasure => proto::RightsRequestType::Erasure,
-            Kind::Restriction => proto::RightsRequestType::Restriction,
-            Kind::Portability => proto::RightsRequestType::Portability,
-            Kind::Objection => proto::RightsRequestType::Objection,
-            Kind::WithdrawConsent => proto::RightsRequestType::WithdrawConsent,
-        }
-    }
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum RequestStatus {
-    Received,
-    IdentityPending,
-    Verified,
-    InProgress,
-    Completed,
-    Rejected,
-    Cancelled,
-}
-
-impl RequestStatus {
-    fn proto(self) -> proto::RightsRequestStatus {
-        match self {
-            RequestStatus::Received => proto::RightsRequestStatus::Received,
-            RequestStatus::IdentityPending => proto::RightsRequestStatus::IdentityPending,
-            RequestStatus::Verified => proto::RightsRequestStatus::Verified,
-            RequestStatus::InProgress => proto::RightsRequestStatus::InProgress,
-            RequestStatus::Completed => proto::RightsRequestStatus::Completed,
-            RequestStatus::Rejected => proto::RightsRequestStatus::Rejected,
-            RequestStatus::Cancelled => proto::RightsRequestStatus::Cancelled,
-        }
-    }
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-pub enum Rejection {
-    IdentityNotVerified,
-    ManifestlyUnfounded,
-    Excessive,
-    NotPortable,
-    ErasureException,
-    CompellingGrounds,
-}
-
-impl Rejection {
-    fn proto(self) -> proto::RejectionReason {
-        match self {
-            Rejection::IdentityNotVerified => proto::RejectionReason::IdentityNotVerified,
-            Rejection::ManifestlyUnfounded => proto::RejectionReason::ManifestlyUnfounded,
-            Rejection::Excessive => proto::RejectionReason::Excessive,
-            Rejection::NotPortable => proto::RejectionReason::NotPortable,
-            Rejection::ErasureException => proto::RejectionReason::ErasureException,
-            Rejection::CompellingGrounds => proto::RejectionReason::CompellingGrounds,
-        }
-    }
+/// Parses a domain enum from its one list of spellings, shown the CLI's way: '_' as '-'
+/// ("in-progress"). The list also fills `--help` and the error for a value not on it.
+fn spelled<T: Spelling + Clone + Send + Sync>() -> impl TypedValueParser<Value = T> {
+    let cli_spelling = |value: &T| value.as_str().replace('_', "-");
+    PossibleValuesParser::new(T::ALL.iter().map(cli_spelling)).map(move |text| {
+        T::ALL
+            .iter()
+            .find(|value| cli_spelling(value) == text)
+            .copied()
+            .expect("the parser admits only the listed spellings")
+    })
 }
 
 #[derive(Args)]
 pub struct SubmitArgs {
     #[arg(long)]
-    organisation: String,
+    organisation: OrganisationId,
     /// Your id of the request; submitting it again returns the stored request.
     #[arg(long)]
-    request_id: String,
-    #[arg(long = "type", value_enum)]
-    kind: Kind,
+    request_id: RequestId,
+    #[arg(long = "type", value_parser = spelled::<RequestKind>())]
+    kind: RequestKind,
     /// The subject's identifier (pseudonymised by the server).
     #[arg(long)]
     subject: String,
@@ -122,7 +82,7 @@ pub struct SubmitArgs {
     received_at: Option<jiff::Timestamp>,
     /// A purpose objected to, or whose consent is withdrawn (repeatable).
     #[arg(long = "purpose")]
-    purposes: Vec<String>,
+    purposes: Vec<PurposeId>,
     /// An objection to all direct marketing.
     #[arg(long)]
     direct_marketing: bool,
@@ -138,9 +98,9 @@ pub struct SubmitArgs {
 #[derive(Args)]
 pub struct ShowArgs {
     #[arg(long)]
-    organisation: String,
+    organisation: OrganisationId,
     #[arg(long)]
-    request_id: String,
+    request_id: RequestId,
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -148,13 +108,13 @@ pub struct ShowArgs {
 #[derive(Args)]
 pub struct ListArgs {
     #[arg(long)]
-    organisation: String,
+    organisation: OrganisationId,
     /// Only this status (repeatable).
-    #[arg(long = "status", value_enum)]
-    statuses: Vec<RequestStatus>,
+    #[arg(long = "status", value_parser = spelled::<Status>())]
+    statuses: Vec<Status>,
     /// Only this type (repeatable).
-    #[arg(long = "type", value_enum)]
-    kinds: Vec<Kind>,
+    #[arg(long = "type", value_parser = spelled::<RequestKind>())]
+    kinds: Vec<RequestKind>,
     /// Only open requests past their due date.
     #[arg(long)]
     overdue: bool,
@@ -168,15 +128,15 @@ pub struct ListArgs {
 #[derive(Args)]
 pub struct TransitionArgs {
     #[arg(long)]
-    organisation: String,
+    organisation: OrganisationId,
     #[arg(long)]
-    request_id: String,
+    request_id: RequestId,
     /// The status to move to.
-    #[arg(long, value_enum)]
-    to: RequestStatus,
+    #[arg(long, value_parser = spelled::<Status>())]
+    to: Status,
     /// Why, for a rejection.
-    #[arg(long, value_enum)]
-    rejection_reason: Option<Rejection>,
+    #[arg(long, value_parser = spelled::<RejectionReason>())]
+    rejection_reason: Option<RejectionReason>,
     #[arg(long)]
     note: Option<String>,
     #[arg(long, default_value = "cli")]
@@ -188,12 +148,12 @@ pub struct TransitionArgs {
 #[derive(Args)]
 pub struct ExtendArgs {
     #[arg(long)]
-    organisation: String,
+    organisation: OrganisationId,
     #[arg(long)]
-    request_id: String,
+    request_id: RequestId,
     /// One or two further months.
     #[arg(long)]
-    months: u32,
+    months: ExtensionMonths,
     /// Why; the subject must be told.
     #[arg(long)]
     reason: String,
@@ -206,9 +166,9 @@ pub struct ExtendArgs {
 #[derive(Args)]
 pub struct CompleteTaskArgs {
     #[arg(long)]
-    organisation: String,
+    organisation: OrganisationId,
     #[arg(long)]
-    task_id: u64,
+    task_id: TaskId,
     #[arg(long)]
     note: Option<String>,
     #[arg(long, default_value = "cli")]
@@ -220,7 +180,7 @@ pub struct CompleteTaskArgs {
 #[derive(Args)]
 pub struct SubjectArgs {
     #[arg(long)]
-    organisation: String,
+    organisation: OrganisationId,
     /// The subject's identifier (pseudonymised by the server).
     #[arg(long)]
     subject: String,
@@ -231,11 +191,11 @@ pub struct SubjectArgs {
 #[derive(Args)]
 pub struct ConsentArgs {
     #[arg(long)]
-    organisation: String,
+    organisation: OrganisationId,
     #[arg(long)]
     subject: String,
     #[arg(long)]
-    purpose: String,
+    purpose: PurposeId,
     /// Record a withdrawal instead of a grant.
     #[arg(long)]
     withdraw: bool,
@@ -375,12 +335,12 @@ pub async fn rights(command: RightsCommand) -> Result<(), String> {
             let mut client = RightsServiceClient::new(connect(&args.server).await?);
             let response = client
                 .submit_rights_request(proto::SubmitRightsRequestRequest {
-                    organisation: args.organisation,
-                    request_id: args.request_id,
-                    r#type: args.kind.proto().into(),
-                    subject: args.subject,
+                    organisation: args.organisation.into(),
+                    request_id: args.request_id.into(),
+                    r#type: wire::request_kind(args.kind).into(),
+                    subject: raw_subject(args.subject)?,
                     received_at: args.received_at.map(timestamp),
-                    purposes: args.purposes,
+                    purposes: args.purposes.into_iter().map(String::from).collect(),
                     direct_marketing: args.direct_marketing,
                     details: args.details.unwrap_or_default(),
                     actor: args.actor,
@@ -399,8 +359,8 @@ pub async fn rights(command: RightsCommand) -> Result<(), String> {
             let mut client = RightsServiceClient::new(connect(&args.server).await?);
             let response = client
                 .get_rights_request(proto::GetRightsRequestRequest {
-                    organisation: args.organisation,
-                    request_id: args.request_id,
+                    organisation: args.organisation.into(),
+                    request_id: args.request_id.into(),
                 })
                 .await
                 .map_err(|status| describe(&status))?
@@ -415,13 +375,17 @@ pub async fn rights(command: RightsCommand) -> Result<(), String> {
             loop {
                 let page = client
                     .list_rights_requests(proto::ListRightsRequestsRequest {
-                        organisation: args.organisation.clone(),
+                        organisation: args.organisation.to_string(),
                         statuses: args
                             .statuses
                             .iter()
-                            .map(|status| status.proto().into())
+                            .map(|&status| wire::status(status).into())
                             .collect(),
-                        types: args.kinds.iter().map(|kind| kind.proto().into()).collect(),
+                        types: args
+                            .kinds
+                            .iter()
+                            .map(|&kind| wire::request_kind(kind).into())
+                            .collect(),
                         overdue: args.overdue,
                         due_before: args.due_before.clone().unwrap_or_default(),
                         page_size: 1000,
@@ -454,14 +418,14 @@ pub async fn rights(command: RightsCommand) -> Result<(), String> {
             let mut client = RightsServiceClient::new(connect(&args.server).await?);
             let response = client
                 .transition_rights_request(proto::TransitionRightsRequestRequest {
-                    organisation: args.organisation,
-                    request_id: args.request_id,
-                    status: args.to.proto().into(),
+                    organisation: args.organisation.into(),
+                    request_id: args.request_id.into(),
+                    status: wire::status(args.to).into(),
                     actor: args.actor,
                     note: args.note.unwrap_or_default(),
                     rejection_reason: args
                         .rejection_reason
-                        .map_or(proto::RejectionReason::Unspecified, Rejection::proto)
+                        .map_or(proto::RejectionReason::Unspecified, wire::rejection_reason)
                         .into(),
                 })
                 .await
@@ -475,9 +439,9 @@ pub async fn rights(command: RightsCommand) -> Result<(), String> {
             let mut client = RightsServiceClient::new(connect(&args.server).await?);
             let response = client
                 .extend_rights_request(proto::ExtendRightsRequestRequest {
-                    organisation: args.organisation,
-                    request_id: args.request_id,
-                    months: args.months,
+                    organisation: args.organisation.into(),
+                    request_id: args.request_id.into(),
+                    months: args.months.into(),
                     reason: args.reason,
                     actor: args.actor,
                 })
@@ -492,8 +456,8 @@ pub async fn rights(command: RightsCommand) -> Result<(), String> {
             let mut client = RightsServiceClient::new(connect(&args.server).await?);
             let response = client
                 .complete_rights_task(proto::CompleteRightsTaskRequest {
-                    organisation: args.organisation,
-                    task_id: args.task_id,
+                    organisation: args.organisation.into(),
+                    task_id: args.task_id.get(),
                     actor: args.actor,
                     note: args.note.unwrap_or_default(),
                 })
@@ -514,8 +478,8 @@ pub async fn subject(command: SubjectCommand) -> Result<(), String> {
             let mut client = SubjectServiceClient::new(connect(&args.server).await?);
             client
                 .get_subject_state(proto::GetSubjectStateRequest {
-                    organisation: args.organisation,
-                    subject: args.subject,
+                    organisation: args.organisation.into(),
+                    subject: raw_subject(args.subject)?,
                 })
                 .await
                 .map_err(|status| describe(&status))?
@@ -531,9 +495,9 @@ pub async fn subject(command: SubjectCommand) -> Result<(), String> {
             };
             client
                 .record_consent(proto::RecordConsentRequest {
-                    organisation: args.organisation,
-                    subject: args.subject,
-                    purpose: args.purpose,
+                    organisation: args.organisation.into(),
+                    subject: raw_subject(args.subject)?,
+                    purpose: args.purpose.into(),
                     action: action.into(),
                     notice_version: args.notice_version.unwrap_or_default(),
                     source: args.source.unwrap_or_default(),

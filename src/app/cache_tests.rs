@@ -129,7 +129,11 @@ fn another_organisation_does_not_see_the_state() {
         ..SubjectState::default()
     };
     cache.put("shop", subject, &state);
-    cache.put("bank", key().pseudonymise("bank", &"bob".parse().unwrap()), &state);
+    cache.put(
+        "bank",
+        key().pseudonymise("bank", &"bob".parse().unwrap()),
+        &state,
+    );
     assert_eq!(cache.get("shop", subject).expect("decodes"), Some(state));
     assert_eq!(cache.get("bank", subject).expect("decodes"), None);
     assert_eq!(cache.get("nobody", subject).expect("decodes"), None);

@@ -23,11 +23,11 @@ use tokio::sync::{Mutex, watch};
 
 use crate::{
     domain::{
-        names::{CategoryKey, ConditionId, OrganisationId, PurposeId, RawSubject, RecipientId},
         catalog::{Catalog, History, When},
         decision::Outcome,
         diff::{self, DecisionChange},
         engine::{CompiledPolicy, Question, RevisionInfo},
+        names::{CategoryKey, ConditionId, OrganisationId, PurposeId, RawSubject, RecipientId},
         policy::Registry,
         pseudonym::{SubjectKey, SubjectRef},
         subject::SubjectState,

@@ -11,26 +11,22 @@ use tokio_stream::Stream;
 use super::{App, subjects::moment};
 use crate::{
     domain::{
-        names::{ExtensionMonths, OrganisationId, PurposeId, RawSubject, RequestId, TaskId},
         Spelling,
         access::{self, AccessReport},
         calendar,
         engine::CompiledPolicy,
         geo::Territory,
+        names::{ExtensionMonths, OrganisationId, PurposeId, RawSubject, RequestId, TaskId},
         pseudonym::SubjectRef,
         rights::{
-            self, Clock, EventKind, EventRecord, NewEvent, NoteKind, RejectionReason, RequestKind,
+            self, Clock, EventKind, EventRecord, NewEvent, RejectionReason, RequestKind,
             RequestRecord, Status, TaskRecord,
         },
-        subject::{
-            ConsentAction, ConsentEvent, Objection, ObjectionScope, SubjectState, SubjectWrite,
-        },
+        rights_plan::{self, Submitted},
     },
     error::{Error, FieldViolation},
     store::{NewRequest, RequestChange, RequestFilter, Submission},
 };
-
-const SYSTEM: &str = "system";
 
 /// A request to submit, with ids validated.
 #[derive(Clone, Debug)]
@@ -107,28 +103,6 @@ fn payload_hash(input: &RequestInput, subject: SubjectRef) -> String {
     hex::encode(hash.finalize())
 }
 
-/// The events of a request that takes effect and completes as it is submitted.
-fn completed_at_once(actor: &str, note: String) -> Vec<NewEvent> {
-    vec![
-        event(EventKind::Submitted, Status::Received, actor, None),
-        event(EventKind::StatusChanged, Status::Completed, SYSTEM, note),
-    ]
-}
-
-fn event(
-    kind: EventKind,
-    status: Status,
-    actor: &str,
-    note: impl Into<Option<String>>,
-) -> NewEvent {
-    NewEvent {
-        kind,
-        status,
-        actor: actor.to_owned(),
-        note: note.into(),
-    }
-}
-
 impl App {
     fn country(policy: &CompiledPolicy) -> Territory {
         policy.registry().organisation.country
@@ -146,73 +120,21 @@ impl App {
 
     /// Checks the purposes a request names against the registry.
     fn request_purposes(policy: &CompiledPolicy, input: &RequestInput) -> Result<(), Error> {
-        let mut violations = Vec::new();
-        match input.kind {
-            RequestKind::Objection => {
-                if input.direct_marketing != input.purposes.is_empty() {
-                    violations.push(FieldViolation::new(
-                        "purposes",
-                        "an objection names either purposes (Art. 21(1)) or direct_marketing (Art. 21(2)), not both and not neither",
-                    ));
-                }
-            }
-            RequestKind::WithdrawConsent => {
-                if input.direct_marketing {
-                    violations.push(FieldViolation::new(
-                        "direct_marketing",
-                        "belongs to an objection, not to a withdrawal of consent",
-                    ));
-                }
-            }
-            RequestKind::Access
-            | RequestKind::Rectification
-            | RequestKind::Erasure
-            | RequestKind::Restriction
-            | RequestKind::Portability => {
-                if !input.purposes.is_empty() || input.direct_marketing {
-                    violations.push(FieldViolation::new(
-                        "purposes",
-                        "only an objection or a withdrawal of consent names purposes",
-                    ));
-                }
-            }
-        }
-        for (index, id) in input.purposes.iter().enumerate() {
-            let field = format!("purposes[{index}]");
-            let Some(purpose) = policy.registry().purpose(id) else {
-                violations.push(FieldViolation::new(
-                    field,
-                    format!("unknown purpose {id:?}"),
-                ));
-                continue;
-            };
-            match input.kind {
-                RequestKind::WithdrawConsent => {
-                    if !purpose.rests_on_consent() {
-                        violations.push(FieldViolation::new(
-                            field,
-                            format!("purpose {id:?} does not rest on consent"),
-                        ));
-                    }
-                }
-                RequestKind::Objection => {
-                    let target = super::ObjectionTarget::Purpose(id.clone());
-                    if let Err(error) = Self::objectionable(policy, &input.organisation, &target) {
-                        violations.push(FieldViolation::new(field, error.to_string()));
-                    }
-                }
-                // Refused above when they name purposes.
-                RequestKind::Access
-                | RequestKind::Rectification
-                | RequestKind::Erasure
-                | RequestKind::Restriction
-                | RequestKind::Portability => {}
-            }
-        }
+        let violations = rights_plan::purpose_violations(
+            input.kind,
+            &input.purposes,
+            input.direct_marketing,
+            policy.registry(),
+        );
         if violations.is_empty() {
             Ok(())
         } else {
-            Err(Error::InvalidArgument(violations))
+            Err(Error::InvalidArgument(
+                violations
+                    .into_iter()
+                    .map(|violation| FieldViolation::new(violation.field, violation.message))
+                    .collect(),
+            ))
         }
     }
 
@@ -234,86 +156,18 @@ impl App {
             extension_months: 0,
         };
 
-        let mut writes = Vec::new();
-        let mut events = Vec::new();
-        let mut status = Status::Received;
-        match input.kind {
-            RequestKind::WithdrawConsent => {
-                let withdrawn = rights::consents_to_withdraw(
-                    policy.registry(),
-                    &state,
-                    &input.purposes,
-                    received_at,
-                );
-                for purpose in &withdrawn {
-                    writes.push(SubjectWrite::Consent {
-                        event: ConsentEvent {
-                            purpose: purpose.as_str().into(),
-                            action: ConsentAction::Withdraw,
-                            at: received_at,
-                            notice_version: None,
-                            parental: false,
-                        },
-                        source: Some(format!("rights request {}", input.request_id)),
-                    });
-                }
-                let note = if withdrawn.is_empty() {
-                    "no consent was on record to withdraw".to_owned()
-                } else {
-                    format!(
-                        "consent withdrawn at once for {} (Art. 7(3))",
-                        withdrawn.join(", ")
-                    )
-                };
-                events = completed_at_once(&input.actor, note);
-                status = Status::Completed;
-            }
-            RequestKind::Objection if input.direct_marketing => {
-                writes.push(SubjectWrite::Objection {
-                    objection: Objection {
-                        scope: ObjectionScope::DirectMarketing,
-                        at: received_at,
-                        compelling_grounds: None,
-                        withdrawn_at: None,
-                    },
-                    rights_request_id: Some(input.request_id.to_string()),
-                });
-                events = completed_at_once(
-                    &input.actor,
-                    "the objection to direct marketing is absolute and applies at once (Art. 21(2),(3))".to_owned(),
-                );
-                status = Status::Completed;
-            }
-            RequestKind::Objection => {
-                for purpose in &input.purposes {
-                    writes.push(SubjectWrite::Objection {
-                        objection: Objection {
-                            scope: ObjectionScope::Purpose(purpose.as_str().into()),
-                            at: received_at,
-                            compelling_grounds: None,
-                            withdrawn_at: None,
-                        },
-                        rights_request_id: Some(input.request_id.to_string()),
-                    });
-                }
-                events.push(event(
-                    EventKind::Submitted,
-                    Status::Received,
-                    &input.actor,
-                    "the objection applies at once; compelling grounds, if any, are recorded by rejecting the request with them (Art. 21(1))".to_owned(),
-                ));
-            }
-            RequestKind::Access
-            | RequestKind::Rectification
-            | RequestKind::Erasure
-            | RequestKind::Restriction
-            | RequestKind::Portability => events.push(event(
-                EventKind::Submitted,
-                Status::Received,
-                &input.actor,
-                None,
-            )),
-        }
+        let plan = rights_plan::plan_submission(
+            &Submitted {
+                kind: input.kind,
+                request_id: &input.request_id,
+                purposes: &input.purposes,
+                direct_marketing: input.direct_marketing,
+                received_at,
+                actor: &input.actor,
+            },
+            policy.registry(),
+            &state,
+        );
 
         let due = clock.due(country);
         let new = NewRequest {
@@ -323,15 +177,15 @@ impl App {
             kind: input.kind,
             subject,
             received_at,
-            status,
+            status: plan.status,
             clock,
             first_due_on: clock.first_due(country),
             due_on: due,
             purposes: input.purposes.iter().map(ToString::to_string).collect(),
             direct_marketing: input.direct_marketing,
             details: input.details.clone(),
-            events,
-            subject_writes: writes,
+            events: plan.events,
+            subject_writes: plan.subject_writes,
         };
         let (request, created) = match self.store.submit_request(&new, now).await? {
             Submission::Created(request) => (request, true),
@@ -504,7 +358,7 @@ impl App {
             first_due_on: clock.first_due(country),
             due_on: clock.due(country),
             extension_reason: request.extension_reason.clone(),
-            events: vec![event(
+            events: vec![NewEvent::new(
                 EventKind::StatusChanged,
                 to,
                 &input.actor,
@@ -517,17 +371,23 @@ impl App {
         };
         let state = self.subject_state(&input.organisation, request.subject)?;
         if to == Status::Verified {
-            self.plan_verification(&request, &policy, &state, now, &mut change);
+            let plan = rights_plan::plan_verification(
+                request.kind,
+                &request.request_id,
+                policy.registry(),
+                &state,
+                now,
+            );
+            change.status = plan.status;
+            change.rejection_reason = plan.rejection_reason;
+            change.subject_writes = plan.subject_writes;
+            change.tasks = plan.tasks;
+            change.events_after_tasks = plan.events_after_tasks;
+            change.notes = plan.notes;
         }
-        if let (Status::Rejected, Some(RejectionReason::CompellingGrounds), Some(grounds)) =
-            (to, input.rejection_reason, &input.note)
-        {
-            for purpose in &request.purposes {
-                change.subject_writes.push(SubjectWrite::CompellingGrounds {
-                    purpose: purpose.clone(),
-                    grounds: grounds.clone(),
-                });
-            }
+        if let (Status::Rejected, Some(reason)) = (to, input.rejection_reason) {
+            change.subject_writes =
+                rights_plan::plan_rejection(reason, input.note.as_deref(), &request.purposes);
         }
 
         let stored = self.store.change_request(&change, now).await?;
@@ -548,77 +408,6 @@ impl App {
             value: stored,
             policy,
         })
-    }
-
-    /// What verification means for each kind: a restriction or an erasure takes effect, the
-    /// recipients to tell get their tasks, and portability finds its scope.
-    fn plan_verification(
-        &self,
-        request: &RequestRecord,
-        policy: &CompiledPolicy,
-        state: &SubjectState,
-        now: Timestamp,
-        change: &mut RequestChange,
-    ) {
-        let registry = policy.registry();
-        let request_id = Some(request.request_id.clone());
-        match request.kind {
-            RequestKind::Restriction => change.subject_writes.push(SubjectWrite::Restriction {
-                from: now,
-                rights_request_id: request_id,
-            }),
-            RequestKind::Erasure => change.subject_writes.push(SubjectWrite::Erasure {
-                verified_at: now,
-                rights_request_id: request_id,
-            }),
-            RequestKind::Portability => {
-                let portable = rights::portable_purposes(registry, state);
-                if portable.is_empty() {
-                    change.status = Status::Rejected;
-                    change.rejection_reason = Some(RejectionReason::NotPortable);
-                    change.events_after_tasks.push(event(
-                        EventKind::StatusChanged,
-                        Status::Rejected,
-                        SYSTEM,
-                        "no purpose rests on the subject's consent or on a contract with the subject (Art. 20(1)(a))".to_owned(),
-                    ));
-                } else {
-                    change
-                        .notes
-                        .extend(portable.into_iter().map(|note| (NoteKind::Portable, note)));
-                }
-            }
-            // Nothing is written on verification: an access is answered from the state, a
-            // rectification by the recipients' tasks below, and a withdrawal or objection
-            // took effect on submission.
-            RequestKind::Access
-            | RequestKind::Rectification
-            | RequestKind::Objection
-            | RequestKind::WithdrawConsent => {}
-        }
-        if request.kind.notifies_recipients() {
-            let (tasks, retained) = rights::fan_out(request.kind, registry, state);
-            change
-                .notes
-                .extend(retained.into_iter().map(|note| (NoteKind::Retained, note)));
-            let (status, note) = if tasks.is_empty() {
-                (
-                    Status::Completed,
-                    "no recipient receives the subject's data; nothing to tell (Art. 19)"
-                        .to_owned(),
-                )
-            } else {
-                (
-                    Status::InProgress,
-                    format!("{} recipient(s) to tell (Art. 19)", tasks.len()),
-                )
-            };
-            change.status = status;
-            change
-                .events_after_tasks
-                .push(event(EventKind::StatusChanged, status, SYSTEM, note));
-            change.tasks = tasks;
-        }
     }
 
     /// Extends the deadline once, by one or two months, before the first due date.
@@ -663,7 +452,12 @@ impl App {
             first_due_on: request.first_due_on,
             due_on: due,
             extension_reason: Some(reason.to_owned()),
-            events: vec![event(EventKind::Extended, request.status, actor, note)],
+            events: vec![NewEvent::new(
+                EventKind::Extended,
+                request.status,
+                actor,
+                note,
+            )],
             tasks: Vec::new(),
             events_after_tasks: Vec::new(),
             subject_writes: Vec::new(),
@@ -671,7 +465,12 @@ impl App {
         };
         let stored = self.store.change_request(&change, Timestamp::now()).await?;
         self.bump_rights_events();
-        tracing::info!(organisation, request_id, months = months.get(), "rights request extended");
+        tracing::info!(
+            organisation,
+            request_id,
+            months = months.get(),
+            "rights request extended"
+        );
         Ok(Shown {
             value: stored,
             policy,
@@ -731,7 +530,7 @@ impl App {
     ) -> Result<(RequestRecord, Arc<CompiledPolicy>, AccessReport), Error> {
         let policy = self.latest(organisation)?;
         let request = self.find_request(organisation, request_id).await?;
-        if request.kind != RequestKind::Access {
+        if !request.kind.answered_with_access_report() {
             return Err(Error::FailedPrecondition(format!(
                 "rights request {request_id:?} is a {} request, not an access request",
                 request.kind.as_str()

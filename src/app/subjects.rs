@@ -149,17 +149,9 @@ impl App {
             return Ok(());
         };
         let purpose = Self::purpose(policy, organisation, id)?;
-        if purpose.direct_marketing || purpose.legal_basis.is_some_and(LegalBasis::objectionable) {
-            Ok(())
-        } else if purpose.rests_on_consent() {
-            Err(Error::FailedPrecondition(format!(
-                "purpose {id:?} rests on consent: the subject withdraws consent rather than objects (Art. 7(3))"
-            )))
-        } else {
-            Err(Error::FailedPrecondition(format!(
-                "purpose {id:?} rests on {}; Art. 21(1) covers public task and legitimate interests",
-                purpose.legal_basis.map_or("no basis", LegalBasis::describe)
-            )))
+        match purpose.objection_refused() {
+            None => Ok(()),
+            Some(refusal) => Err(Error::FailedPrecondition(refusal)),
         }
     }
 

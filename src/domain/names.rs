@@ -293,6 +293,12 @@ impl FromStr for ExtensionMonths {
     }
 }
 
+impl From<ExtensionMonths> for u32 {
+    fn from(months: ExtensionMonths) -> u32 {
+        months.0.unsigned_abs().into()
+    }
+}
+
 impl fmt::Display for ExtensionMonths {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)

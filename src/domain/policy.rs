@@ -296,6 +296,23 @@ impl Purpose {
         self.legal_basis == Some(LegalBasis::Consent)
             || self.special_condition == Some(SpecialCondition::ExplicitConsent)
     }
+
+    /// Why the subject cannot object to the purpose under Art. 21, or `None` when they can.
+    pub fn objection_refused(&self) -> Option<String> {
+        let id = &self.id;
+        if self.direct_marketing || self.legal_basis.is_some_and(LegalBasis::objectionable) {
+            None
+        } else if self.rests_on_consent() {
+            Some(format!(
+                "purpose {id:?} rests on consent: the subject withdraws consent rather than objects (Art. 7(3))"
+            ))
+        } else {
+            Some(format!(
+                "purpose {id:?} rests on {}; Art. 21(1) covers public task and legitimate interests",
+                self.legal_basis.map_or("no basis", LegalBasis::describe)
+            ))
+        }
+    }
 }
 
 impl LegalBasis {

@@ -117,12 +117,27 @@ mod tests {
         let key = SubjectKey::from_hex(&"ab".repeat(32)).unwrap();
         let other = SubjectKey::from_hex(&"cd".repeat(32)).unwrap();
         let reference = key.pseudonymise("peero", &raw("alice@example.com"));
-        assert_eq!(reference, key.pseudonymise("peero", &raw("alice@example.com")));
-        assert_ne!(reference, key.pseudonymise("capturi", &raw("alice@example.com")));
-        assert_ne!(reference, key.pseudonymise("peero", &raw("bob@example.com")));
-        assert_ne!(reference, other.pseudonymise("peero", &raw("alice@example.com")));
+        assert_eq!(
+            reference,
+            key.pseudonymise("peero", &raw("alice@example.com"))
+        );
+        assert_ne!(
+            reference,
+            key.pseudonymise("capturi", &raw("alice@example.com"))
+        );
+        assert_ne!(
+            reference,
+            key.pseudonymise("peero", &raw("bob@example.com"))
+        );
+        assert_ne!(
+            reference,
+            other.pseudonymise("peero", &raw("alice@example.com"))
+        );
         // The organisation is length-prefixed: ("a", "b\0c") and ("a\0b", "c") differ.
-        assert_ne!(key.pseudonymise("a", &raw("b\0c")), key.pseudonymise("a\0b", &raw("c")));
+        assert_ne!(
+            key.pseudonymise("a", &raw("b\0c")),
+            key.pseudonymise("a\0b", &raw("c"))
+        );
         assert_eq!(SubjectRef::from_hex(&reference.to_hex()), Some(reference));
         assert!(!reference.to_hex().contains("alice"));
     }

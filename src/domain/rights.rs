@@ -50,10 +50,26 @@ impl RequestKind {
 
     /// Kinds the recipients must be told of (Art. 19): each recipient gets a task.
     pub fn notifies_recipients(self) -> bool {
-        matches!(
-            self,
-            RequestKind::Erasure | RequestKind::Rectification | RequestKind::Restriction
-        )
+        match self {
+            RequestKind::Erasure | RequestKind::Rectification | RequestKind::Restriction => true,
+            RequestKind::Access
+            | RequestKind::Portability
+            | RequestKind::Objection
+            | RequestKind::WithdrawConsent => false,
+        }
+    }
+
+    /// Kinds answered with the Art. 15(1) information.
+    pub fn answered_with_access_report(self) -> bool {
+        match self {
+            RequestKind::Access => true,
+            RequestKind::Rectification
+            | RequestKind::Erasure
+            | RequestKind::Restriction
+            | RequestKind::Portability
+            | RequestKind::Objection
+            | RequestKind::WithdrawConsent => false,
+        }
     }
 }
 
@@ -336,6 +352,22 @@ pub struct NewEvent {
     pub note: Option<String>,
 }
 
+impl NewEvent {
+    pub fn new(
+        kind: EventKind,
+        status: Status,
+        actor: &str,
+        note: impl Into<Option<String>>,
+    ) -> NewEvent {
+        NewEvent {
+            kind,
+            status,
+            actor: actor.to_owned(),
+            note: note.into(),
+        }
+    }
+}
+
 /// A task to create: tell `recipient`, which received the subject's data under `purposes`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TaskPlan {
@@ -485,7 +517,13 @@ mod tests {
         let extended = extend(clock, Status::InProgress, lv, months(2), date(2026, 4, 7)).unwrap();
         assert_eq!(extended.due(lv), Some(date(2026, 6, 5)));
         assert_eq!(
-            extend(extended, Status::InProgress, lv, months(1), date(2026, 4, 1)),
+            extend(
+                extended,
+                Status::InProgress,
+                lv,
+                months(1),
+                date(2026, 4, 1)
+            ),
             Err(ExtensionRefused::AlreadyExtended)
         );
         assert_eq!(
@@ -502,7 +540,13 @@ mod tests {
         };
         assert_eq!(waiting.due(lv), None);
         assert_eq!(
-            extend(waiting, Status::IdentityPending, lv, months(1), date(2026, 4, 1)),
+            extend(
+                waiting,
+                Status::IdentityPending,
+                lv,
+                months(1),
+                date(2026, 4, 1)
+            ),
             Err(ExtensionRefused::ClockNotStarted)
         );
     }

@@ -91,7 +91,9 @@ fn subject_cache() -> serde_json::Value {
         let organisation = &organisations[index % organisations.len()];
         let subject = key.pseudonymise(
             organisation,
-            &format!("subject-{index}").parse().expect("a valid subject id"),
+            &format!("subject-{index}")
+                .parse()
+                .expect("a valid subject id"),
         );
         let state = SubjectState {
             consents: vec![ConsentEvent {

@@ -67,12 +67,18 @@ impl Violations {
     /// every field it needs is there.
     pub fn finish<T>(self, build: impl FnOnce() -> Option<T>) -> Result<T, Error> {
         self.into_result(())?;
-        build().ok_or_else(|| Error::Internal("a request field was refused without a violation".into()))
+        build().ok_or_else(|| {
+            Error::Internal("a request field was refused without a violation".into())
+        })
     }
 
     /// A value parsed by its own rule (`domain::names`): an id, a key, a request or task id;
     /// `None`, and a violation worded by the rule, when it breaks it.
-    pub fn parsed<V, N: TryFrom<V, Error = NameError>>(&mut self, field: &str, value: V) -> Option<N> {
+    pub fn parsed<V, N: TryFrom<V, Error = NameError>>(
+        &mut self,
+        field: &str,
+        value: V,
+    ) -> Option<N> {
         match N::try_from(value) {
             Ok(parsed) => Some(parsed),
             Err(refused) => {
