@@ -1,7 +1,7 @@
 //! The errors the service reports to callers, independent of transport. `grpc::status` maps
 //! each kind to exactly one gRPC code.
 
-use crate::{auth::AuthError, manifest::ManifestError, store::StoreError};
+use crate::{manifest::ManifestError, server::auth::AuthError, store::StoreError};
 
 /// One invalid field of a request: `field` is its path in the request, for example
 /// `checks[3].purpose` or `manifest` (whose description then names the place in the YAML).

@@ -3,15 +3,10 @@
 //! organisation's registry, kept as policy-as-code manifests and compiled into memory.
 
 pub mod app;
-pub mod audit_actor;
-pub mod auth;
-pub mod config;
 pub mod domain;
 pub mod error;
 pub mod grpc;
 pub mod manifest;
-pub mod metrics;
 pub mod proto;
-pub mod startup;
+pub mod server;
 pub mod store;
-pub mod telemetry;

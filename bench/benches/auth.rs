@@ -5,7 +5,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
-use purposed::auth::{Authenticator, TokenKeys};
+use purposed::server::auth::{Authenticator, TokenKeys};
 
 const SECRET: &[u8] = b"a shared secret of at least 32 bytes, for the benchmark";
 

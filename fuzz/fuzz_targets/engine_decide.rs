@@ -17,6 +17,7 @@ use jiff::Timestamp;
 use libfuzzer_sys::{arbitrary::Arbitrary, fuzz_target};
 use prost::Message;
 use purposed::{
+    app::Limits,
     domain::{
         catalog::When,
         decision::{Decision, Outcome},
@@ -26,7 +27,6 @@ use purposed::{
             SubjectState,
         },
     },
-    app::Limits,
     grpc::{
         encode::decision as encode,
         parse::{self, fields::Violations},

@@ -24,10 +24,12 @@ use std::{
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use libfuzzer_sys::{arbitrary::Arbitrary, fuzz_target};
 use purposed::{
-    auth::{Authenticator, Caller, TokenKeys},
-    config::Access,
     grpc::{Gate, MAX_HEADER_BYTES},
-    metrics::Metrics,
+    server::{
+        auth::{Authenticator, Caller, TokenKeys},
+        config::Access,
+        metrics::Metrics,
+    },
 };
 use tonic::{Code, body::Body};
 use tower_layer::Layer;

@@ -16,16 +16,16 @@ use prost::Message;
 use purposed::{
     app::Limits,
     domain::{
-        names::RawSubject,
         Spelling, calendar,
+        names::RawSubject,
         rights::{Clock, RequestKind, Status},
         subject::{Birth, ConsentAction, ConsentEvent, Objection, ObjectionScope, SubjectState},
     },
     error::Error,
     grpc::{
         encode::registry as encode,
-        parse::fields::{self, Page, Violations},
         parse,
+        parse::fields::{self, Page, Violations},
     },
     proto,
 };

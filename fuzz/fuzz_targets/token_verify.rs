@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use libfuzzer_sys::{arbitrary::Arbitrary, fuzz_target};
-use purposed::auth::{Authenticator, Scope, TokenKeys};
+use purposed::server::auth::{Authenticator, Scope, TokenKeys};
 
 const SECRET: &[u8] = b"the fuzz target's shared secret, 32+ bytes";
 const ISSUER: &str = "https://issuer.fuzz";

@@ -3,7 +3,10 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 use super::{Ready, encode::decision as encode, parse};
-use crate::{auth::Scope, metrics::Metrics, proto};
+use crate::{
+    proto,
+    server::{auth::Scope, metrics::Metrics},
+};
 
 pub struct DecisionApi {
     ready: Ready,

@@ -17,10 +17,12 @@ use tonic::{Code, Status, body::Body};
 use tower_service::Service;
 
 use crate::{
-    audit_actor,
-    auth::{AuthError, Caller},
-    config::Access,
-    metrics::Metrics,
+    server::{
+        auth::{AuthError, Caller},
+        config::Access,
+        metrics::Metrics,
+    },
+    store::actor,
 };
 
 /// The most header bytes a call may carry (names, values and HPACK's 32 bytes per field,
@@ -193,7 +195,7 @@ where
                         request.extensions_mut().insert(caller);
                         let answer = tokio::time::timeout(
                             state.timeout,
-                            audit_actor::with_actor(actor, inner.call(request)),
+                            actor::with_actor(actor, inner.call(request)),
                         )
                         .await;
                         drop(permit);

@@ -26,8 +26,8 @@ pub use subject::SubjectApi;
 
 use crate::{
     app::{App, Limits},
-    auth::Caller,
     error::Error,
+    server::auth::Caller,
 };
 
 /// The application once start-up has loaded it; until then every call is UNAVAILABLE.

@@ -7,8 +7,8 @@ use super::{
     wire,
 };
 use crate::{
-    auth::{AuthError, Scope},
     proto,
+    server::auth::{AuthError, Scope},
 };
 
 pub struct RegistryApi {

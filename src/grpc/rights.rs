@@ -4,9 +4,9 @@ use tonic::{Request, Response, Status};
 use super::{Ready, encode::rights as encode, parse, parse::fields::Page};
 use crate::{
     app::{App, Shown},
-    auth::Scope,
     domain::{engine::CompiledPolicy, rights::RequestRecord},
     proto,
+    server::auth::Scope,
 };
 
 pub struct RightsApi {

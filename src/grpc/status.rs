@@ -3,7 +3,7 @@
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
-use crate::{auth::AuthError, error::Error};
+use crate::{error::Error, server::auth::AuthError};
 
 impl From<Error> for Status {
     fn from(error: Error) -> Status {

@@ -2,9 +2,9 @@ use tonic::{Request, Response, Status};
 
 use super::{Ready, encode::subject as encode, parse};
 use crate::{
-    auth::Scope,
     domain::{pseudonym::SubjectRef, subject::SubjectHistory},
     proto,
+    server::auth::Scope,
 };
 
 pub struct SubjectApi {

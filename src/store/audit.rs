@@ -9,8 +9,8 @@ use sea_orm::{
 
 use super::{Store, StoreError, entity::*};
 use crate::{
-    audit_actor::current_actor,
     domain::audit::{self, Entry, GENESIS, Head, Record, Report, Stored, Walk},
+    store::actor::current_actor,
 };
 
 /// Entries read per query while verifying: a chain of any length never sits in memory.

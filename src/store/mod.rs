@@ -2,6 +2,7 @@
 //! migrations for both. The registry repository turns rows into domain registries and
 //! back; nothing above this module sees a row.
 
+pub mod actor;
 mod audit;
 pub mod entity;
 mod registry;

@@ -8,8 +8,6 @@ use std::{sync::Arc, time::Duration};
 
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use purposed::{
-    auth::{Authenticator, TokenKeys},
-    config::{Access, TlsFiles},
     proto::{
         ApplyManifestRequest, BatchCheckRequest, CheckRequest, ConsentAction,
         GetRightsRequestRequest, ListOrganisationsRequest, ListRevisionsRequest,
@@ -17,7 +15,11 @@ use purposed::{
         registry_service_client::RegistryServiceClient, rights_service_client::RightsServiceClient,
         subject_service_client::SubjectServiceClient,
     },
-    startup::Application,
+    server::{
+        auth::{Authenticator, TokenKeys},
+        config::{Access, TlsFiles},
+        startup::Application,
+    },
 };
 use serde_json::json;
 use tonic::{

@@ -11,14 +11,16 @@ use std::{
 };
 
 use purposed::{
-    config::Settings,
     domain::pseudonym::SubjectKey,
     proto::{
         decision_service_client::DecisionServiceClient,
         registry_service_client::RegistryServiceClient, rights_service_client::RightsServiceClient,
         subject_service_client::SubjectServiceClient,
     },
-    startup::{Application, StartupError},
+    server::{
+        config::Settings,
+        startup::{Application, StartupError},
+    },
 };
 use sea_orm::{ConnectionTrait, Database};
 use tokio::{sync::oneshot, task::JoinHandle};
@@ -277,8 +279,8 @@ fn init_test_logging() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         if std::env::var_os("TEST_LOG").is_some() {
-            purposed::telemetry::init_with(
-                purposed::config::LogFormat::Text,
+            purposed::server::telemetry::init_with(
+                purposed::server::config::LogFormat::Text,
                 tracing_subscriber::fmt::TestWriter::new(),
             );
         }
@@ -335,7 +337,7 @@ pub async fn wait_until_serving(app: &TestApp) {
 
 /// The manifest text of an example, as the demo embeds it.
 pub fn example(name: &str) -> &'static str {
-    purposed::startup::DEMO_MANIFESTS
+    purposed::server::startup::DEMO_MANIFESTS
         .iter()
         .find(|(path, _)| path.ends_with(&format!("/{name}.yaml")))
         .map(|(_, text)| *text)

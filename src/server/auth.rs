@@ -476,14 +476,15 @@ mod tests {
         let keys = TokenKeys {
             hs256_secret: None,
             public_key_pem: Some(
-                include_bytes!("../tests/fixtures/rs256-test-public.pem").to_vec(),
+                include_bytes!("../../tests/fixtures/rs256-test-public.pem").to_vec(),
             ),
         };
         let authenticator =
             Authenticator::new(&keys, "https://issuer", "purposed", 0).expect("RSA key");
-        let private =
-            EncodingKey::from_rsa_pem(include_bytes!("../tests/fixtures/rs256-test-private.pem"))
-                .expect("RSA private key");
+        let private = EncodingKey::from_rsa_pem(include_bytes!(
+            "../../tests/fixtures/rs256-test-private.pem"
+        ))
+        .expect("RSA private key");
         let claims = json!({
             "iss": "https://issuer", "aud": "purposed", "sub": "rsa-caller",
             "exp": in_an_hour(), "orgs": ["peero"], "scope": "registry"
@@ -497,7 +498,7 @@ mod tests {
         let forged = encode(
             &Header::new(Algorithm::HS256),
             &claims,
-            &EncodingKey::from_secret(include_bytes!("../tests/fixtures/rs256-test-public.pem"))
+            &EncodingKey::from_secret(include_bytes!("../../tests/fixtures/rs256-test-public.pem"))
                 .expect("key"),
         )
         .expect("token");

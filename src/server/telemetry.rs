@@ -4,7 +4,7 @@
 
 use tracing_subscriber::{EnvFilter, fmt, fmt::MakeWriter, prelude::*};
 
-use crate::config::LogFormat;
+use crate::server::config::LogFormat;
 
 const DEFAULT_FILTER: &str =
     "info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn,h2=warn,tower=warn";

@@ -19,16 +19,18 @@ use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
     app::App,
-    config::{Access, Settings, TlsFiles},
     domain::pseudonym::SubjectKey,
     error::Error,
     grpc::{DecisionApi, Gate, NoopApi, Ready, RegistryApi, RightsApi, SubjectApi},
-    metrics::{self, Metrics},
     proto::{
         self, benchmark_service_server::BenchmarkServiceServer,
         decision_service_server::DecisionServiceServer,
         registry_service_server::RegistryServiceServer, rights_service_server::RightsServiceServer,
         subject_service_server::SubjectServiceServer,
+    },
+    server::{
+        config::{Access, Settings, TlsFiles},
+        metrics::{self, Metrics},
     },
     store::{self, Store, StoreError},
 };
@@ -37,23 +39,23 @@ use crate::{
 pub const DEMO_MANIFESTS: &[(&str, &str)] = &[
     (
         "examples/peero.yaml",
-        include_str!("../examples/peero.yaml"),
+        include_str!("../../examples/peero.yaml"),
     ),
     (
         "examples/apollo.yaml",
-        include_str!("../examples/apollo.yaml"),
+        include_str!("../../examples/apollo.yaml"),
     ),
     (
         "examples/sendberry.yaml",
-        include_str!("../examples/sendberry.yaml"),
+        include_str!("../../examples/sendberry.yaml"),
     ),
     (
         "examples/pro-balances.yaml",
-        include_str!("../examples/pro-balances.yaml"),
+        include_str!("../../examples/pro-balances.yaml"),
     ),
     (
         "examples/capturi.yaml",
-        include_str!("../examples/capturi.yaml"),
+        include_str!("../../examples/capturi.yaml"),
     ),
 ];
 
@@ -189,7 +191,7 @@ impl Application {
             .map_err(|error| StartupError::Config(error.to_string()))?;
         // A missing key is a configuration error: refuse to start rather than wait.
         let subject_key =
-            crate::config::resolve_subject_key(&settings).map_err(StartupError::Config)?;
+            crate::server::config::resolve_subject_key(&settings).map_err(StartupError::Config)?;
         let listener = bind(settings.listen).await?;
         let address = local_address(&listener, settings.listen)?;
         let metrics_listener = match settings.metrics_listen {

@@ -11,24 +11,26 @@ macro_rules! out {
     };
 }
 
-mod audit_cli;
+mod audit;
 mod output;
-mod rights_cli;
+mod rights;
 
 use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
 use purposed::{
     app::App,
-    config::{self, LogFormat, Settings},
     domain::names::{CategoryKey, ConditionId, OrganisationId, PurposeId, RecipientId},
     proto::{
         self, decision_service_client::DecisionServiceClient,
         registry_service_client::RegistryServiceClient,
     },
-    startup::Application,
+    server::{
+        config::{self, LogFormat, Settings},
+        startup::Application,
+        telemetry,
+    },
     store::{self, Store, StoreOptions},
-    telemetry,
 };
 use tonic::{Code, Status, transport::Channel};
 use tonic_types::StatusExt;
@@ -59,13 +61,13 @@ enum Command {
     Check(CheckArgs),
     /// The rights desk: submit, show, list and move data-subject requests.
     #[command(subcommand)]
-    Rights(rights_cli::RightsCommand),
+    Rights(rights::RightsCommand),
     /// Subject state: show it, record consent.
     #[command(subcommand)]
-    Subject(rights_cli::SubjectCommand),
+    Subject(rights::SubjectCommand),
     /// The audit log: verify its hash chains.
     #[command(subcommand)]
-    Audit(audit_cli::AuditCommand),
+    Audit(audit::AuditCommand),
 }
 
 #[derive(Args)]
@@ -193,9 +195,9 @@ async fn main() -> ExitCode {
         Command::Migrate(args) => migrate(args).await,
         Command::Apply(args) => apply(args).await,
         Command::Check(args) => check(args).await,
-        Command::Rights(command) => rights_cli::rights(command).await,
-        Command::Subject(command) => rights_cli::subject(command).await,
-        Command::Audit(command) => audit_cli::audit(command).await,
+        Command::Rights(command) => rights::rights(command).await,
+        Command::Subject(command) => rights::subject(command).await,
+        Command::Audit(command) => audit::audit(command).await,
     };
     exit(result)
 }
@@ -352,7 +354,7 @@ async fn apply(args: ApplyArgs) -> Result<(), String> {
         Some(database_url) => {
             let store = open_store(database_url).await?;
             // An apply pseudonymises nobody: any key will do where none is configured.
-            let key = purposed::config::resolve_subject_key(&Settings::new(
+            let key = purposed::server::config::resolve_subject_key(&Settings::new(
                 config::DEFAULT_LISTEN
                     .parse()
                     .map_err(|_| "default listen address".to_owned())?,
@@ -450,7 +452,7 @@ async fn check(args: CheckArgs) -> Result<(), String> {
             purpose: args.purpose.into(),
             category: args.category.into(),
             recipient: args.recipient.into(),
-            subject: args.subject.map(rights_cli::raw_subject).transpose()?,
+            subject: args.subject.map(rights::raw_subject).transpose()?,
             at: args.at.map(timestamp),
             collected_at: args.collected_at.map(timestamp),
             min_revision: None,

@@ -20,8 +20,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     app::Limits,
-    auth::{Authenticator, TokenKeys},
     domain::pseudonym::SubjectKey,
+    server::auth::{Authenticator, TokenKeys},
     store::{self, StoreOptions},
 };
 

@@ -2,10 +2,7 @@
 //! that it works on a copy or a backup as well as on the live database.
 
 use clap::Subcommand;
-use purposed::{
-    audit_actor,
-    store::{self, Store, StoreOptions},
-};
+use purposed::store::{self, Store, StoreOptions, actor};
 
 use crate::DatabaseArgs;
 
@@ -17,7 +14,7 @@ pub enum AuditCommand {
 }
 
 pub async fn audit(command: AuditCommand) -> Result<(), String> {
-    audit_actor::with_actor("cli".into(), async {
+    actor::with_actor("cli".into(), async {
         match command {
             AuditCommand::Verify(args) => verify(&args.database_url).await,
         }
