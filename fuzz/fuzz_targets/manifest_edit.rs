@@ -7,16 +7,12 @@
 //! the unedited example.
 #![no_main]
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use libfuzzer_sys::{arbitrary::Arbitrary, fuzz_target};
 use purposed::{
     app::{ApplyOutcome, DIFF_LIMITS},
-    domain::{
-        diff,
-        engine::{CompiledPolicy, RevisionInfo},
-        taxonomy,
-    },
+    domain::{diff, taxonomy},
     error::Error,
     grpc::encode::registry as encode,
     manifest,
@@ -375,14 +371,7 @@ fuzz_target!(|input: Input| {
     }
 
     if !input.dry_run {
-        let _ = CompiledPolicy::compile(
-            Arc::new(parsed.registry),
-            RevisionInfo {
-                number: 2,
-                applied_at: purposed_fuzz::now(),
-                manifest_sha256: String::new(),
-            },
-        );
+        let _ = purposed_fuzz::compile(parsed.registry, 2, purposed_fuzz::now());
         return;
     }
     // ApplyManifest's dry run, with the unedited example as the current revision when the
@@ -391,14 +380,7 @@ fuzz_target!(|input: Input| {
     let before = purposed_fuzz::example_policy(&parsed.registry.organisation.id);
     let changed = before.is_none_or(|before| before.registry().as_ref() != &parsed.registry);
     let organisation = parsed.registry.organisation.id.clone();
-    let after = CompiledPolicy::compile(
-        Arc::new(parsed.registry),
-        RevisionInfo {
-            number: 2,
-            applied_at: now,
-            manifest_sha256: String::new(),
-        },
-    );
+    let after = purposed_fuzz::compile(parsed.registry, 2, now);
     let (decision_changes, truncated) = diff::decision_changes(
         before.map(|p| p.as_ref()),
         &after,

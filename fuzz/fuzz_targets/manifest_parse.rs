@@ -4,11 +4,8 @@
 //! for the Registry service. Seeds: the example manifests (corpus/manifest_parse).
 #![no_main]
 
-use std::sync::Arc;
-
 use libfuzzer_sys::fuzz_target;
 use purposed::{
-    domain::engine::{CompiledPolicy, RevisionInfo},
     error::Error,
     grpc::encode::registry as encode,
     manifest::{self, ManifestError},
@@ -50,14 +47,7 @@ fn run(text: &str, limit: usize) {
             for warning in &parsed.warnings {
                 let _ = warning.to_string();
             }
-            let policy = CompiledPolicy::compile(
-                Arc::new(parsed.registry),
-                RevisionInfo {
-                    number: 1,
-                    applied_at: purposed_fuzz::applied_at(),
-                    manifest_sha256: String::new(),
-                },
-            );
+            let policy = purposed_fuzz::compile(parsed.registry, 1, purposed_fuzz::applied_at());
             // What GetOrganisation, ListPurposes, ListRegisteredRecipients and ListCategories
             // encode from a registry.
             let registry = policy.registry();

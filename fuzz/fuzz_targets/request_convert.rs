@@ -29,7 +29,7 @@ use purposed::{
     },
     proto,
 };
-use purposed_fuzz::{ObjectionTarget, finish, moment, now, page_key, status};
+use purposed_fuzz::{ObjectionTarget, finish, moment_or_refused, now, page_key, status};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, bytes)) = data.split_first() else {
@@ -292,12 +292,8 @@ fn submit_rights_request(request: proto::SubmitRightsRequestRequest) {
     let _ = input.kind.article();
     // App::submit_rights_request: the moment of receipt, the pseudonym, and the one-month
     // clock (and its extensions) in the organisation's country.
-    let received_at = match moment("received_at", input.received_at, now()) {
-        Ok(at) => at,
-        Err(error) => {
-            status(error);
-            return;
-        }
+    let Some(received_at) = moment_or_refused("received_at", input.received_at) else {
+        return;
     };
     pseudonym(&input.organisation, &input.subject);
     deadlines(received_at);
@@ -405,12 +401,8 @@ fn record_consent(request: proto::RecordConsentRequest) {
     };
     let (of, consent) = (input.of, input.consent);
     // App::record_consent: the moment, the pseudonym and the consent event.
-    let at = match moment("at", consent.at, now()) {
-        Ok(at) => at,
-        Err(error) => {
-            status(error);
-            return;
-        }
+    let Some(at) = moment_or_refused("at", consent.at) else {
+        return;
     };
     pseudonym(&of.organisation, &of.subject);
     let state = SubjectState {
@@ -435,12 +427,8 @@ fn record_objection(request: proto::RecordObjectionRequest) {
         return;
     };
     // App::record_objection: the moment, the pseudonym and the objection.
-    let at = match moment("at", input.at, now()) {
-        Ok(at) => at,
-        Err(error) => {
-            status(error);
-            return;
-        }
+    let Some(at) = moment_or_refused("at", input.at) else {
+        return;
     };
     pseudonym(&input.of.organisation, &input.of.subject);
     let scope = match &input.target {

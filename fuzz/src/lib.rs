@@ -10,6 +10,7 @@ use purposed::{
         catalog::{Catalog, History},
         engine::{CompiledPolicy, RevisionInfo},
         geo::Territory,
+        policy::Registry,
         pseudonym::SubjectKey,
     },
     error::Error,
@@ -56,14 +57,7 @@ pub fn examples() -> &'static [Example] {
             .map(|&(name, text)| {
                 let parsed = manifest::parse(text, manifest::DEFAULT_MAX_BYTES)
                     .unwrap_or_else(|error| panic!("examples/{name}.yaml is invalid: {error}"));
-                let policy = CompiledPolicy::compile(
-                    Arc::new(parsed.registry),
-                    RevisionInfo {
-                        number: 1,
-                        applied_at: applied_at(),
-                        manifest_sha256: String::new(),
-                    },
-                );
+                let policy = compile(parsed.registry, 1, applied_at());
                 Example {
                     name,
                     text,
@@ -126,6 +120,30 @@ pub fn status(error: Error) -> tonic::Status {
         assert!(!status.message().is_empty());
     }
     status
+}
+
+/// A registry compiled as revision `number`, applied at `applied_at`.
+pub fn compile(registry: Registry, number: u64, applied_at: Timestamp) -> CompiledPolicy {
+    CompiledPolicy::compile(
+        Arc::new(registry),
+        RevisionInfo {
+            number,
+            applied_at,
+            manifest_sha256: String::new(),
+        },
+    )
+}
+
+/// `App::moment` of a parsed input: the moment, or `None` after its refusal went through
+/// the status mapping.
+pub fn moment_or_refused(field: &str, at: Option<Timestamp>) -> Option<Timestamp> {
+    match moment(field, at, now()) {
+        Ok(at) => Some(at),
+        Err(error) => {
+            status(error);
+            None
+        }
+    }
 }
 
 /// A validated request's result as the handler returns it: the value, or its status.

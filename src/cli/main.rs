@@ -137,7 +137,7 @@ impl tonic::service::Interceptor for Bearer {
     }
 }
 
-type Connection = tonic::service::interceptor::InterceptedService<Channel, Bearer>;
+pub(crate) type Connection = tonic::service::interceptor::InterceptedService<Channel, Bearer>;
 
 #[derive(Args)]
 struct ApplyArgs {

@@ -18,7 +18,7 @@ use purposed::{
     },
 };
 
-use crate::{ServerArgs, connect, describe, timestamp};
+use crate::{Connection, ServerArgs, connect, describe, timestamp};
 
 #[derive(Subcommand)]
 pub enum RightsCommand {
@@ -329,185 +329,205 @@ fn print_request(request: &proto::RightsRequest) {
     }
 }
 
+/// A server's answer, or its refusal as the commands print it.
+fn answer<T>(result: Result<tonic::Response<T>, tonic::Status>) -> Result<T, String> {
+    result
+        .map(tonic::Response::into_inner)
+        .map_err(|status| describe(&status))
+}
+
+impl RightsCommand {
+    fn server(&self) -> &ServerArgs {
+        match self {
+            RightsCommand::Submit(args) => &args.server,
+            RightsCommand::Show(args) => &args.server,
+            RightsCommand::List(args) => &args.server,
+            RightsCommand::Transition(args) => &args.server,
+            RightsCommand::Extend(args) => &args.server,
+            RightsCommand::CompleteTask(args) => &args.server,
+        }
+    }
+}
+
 pub async fn rights(command: RightsCommand) -> Result<(), String> {
-    match command {
+    let mut client = RightsServiceClient::new(connect(command.server()).await?);
+    let shown = match command {
         RightsCommand::Submit(args) => {
-            let mut client = RightsServiceClient::new(connect(&args.server).await?);
-            let response = client
-                .submit_rights_request(proto::SubmitRightsRequestRequest {
-                    organisation: args.organisation.into(),
-                    request_id: args.request_id.into(),
-                    r#type: wire::request_kind(args.kind).into(),
-                    subject: raw_subject(args.subject)?,
-                    received_at: args.received_at.map(timestamp),
-                    purposes: args.purposes.into_iter().map(String::from).collect(),
-                    direct_marketing: args.direct_marketing,
-                    details: args.details.unwrap_or_default(),
-                    actor: args.actor,
-                })
-                .await
-                .map_err(|status| describe(&status))?
-                .into_inner();
+            let response = answer(
+                client
+                    .submit_rights_request(proto::SubmitRightsRequestRequest {
+                        organisation: args.organisation.into(),
+                        request_id: args.request_id.into(),
+                        r#type: wire::request_kind(args.kind).into(),
+                        subject: raw_subject(args.subject)?,
+                        received_at: args.received_at.map(timestamp),
+                        purposes: args.purposes.into_iter().map(String::from).collect(),
+                        direct_marketing: args.direct_marketing,
+                        details: args.details.unwrap_or_default(),
+                        actor: args.actor,
+                    })
+                    .await,
+            )?;
             if !response.created {
                 out!("(already submitted: the stored request)");
             }
-            if let Some(request) = &response.request {
-                print_request(request);
-            }
+            response.request
         }
         RightsCommand::Show(args) => {
-            let mut client = RightsServiceClient::new(connect(&args.server).await?);
-            let response = client
-                .get_rights_request(proto::GetRightsRequestRequest {
-                    organisation: args.organisation.into(),
-                    request_id: args.request_id.into(),
-                })
-                .await
-                .map_err(|status| describe(&status))?
-                .into_inner();
-            if let Some(request) = &response.request {
-                print_request(request);
-            }
+            answer(
+                client
+                    .get_rights_request(proto::GetRightsRequestRequest {
+                        organisation: args.organisation.into(),
+                        request_id: args.request_id.into(),
+                    })
+                    .await,
+            )?
+            .request
         }
         RightsCommand::List(args) => {
-            let mut client = RightsServiceClient::new(connect(&args.server).await?);
-            let mut page_token = String::new();
-            loop {
-                let page = client
-                    .list_rights_requests(proto::ListRightsRequestsRequest {
-                        organisation: args.organisation.to_string(),
-                        statuses: args
-                            .statuses
-                            .iter()
-                            .map(|&status| wire::status(status).into())
-                            .collect(),
-                        types: args
-                            .kinds
-                            .iter()
-                            .map(|&kind| wire::request_kind(kind).into())
-                            .collect(),
-                        overdue: args.overdue,
-                        due_before: args.due_before.clone().unwrap_or_default(),
-                        page_size: 1000,
-                        page_token,
-                    })
-                    .await
-                    .map_err(|status| describe(&status))?
-                    .into_inner();
-                for request in &page.requests {
-                    out!(
-                        "{:<24} {:<16} {:<16} due {}{}",
-                        request.request_id,
-                        kind_name(request.r#type),
-                        status_name(request.status),
-                        if request.due_on.is_empty() {
-                            "-"
-                        } else {
-                            &request.due_on
-                        },
-                        if request.overdue { "  OVERDUE" } else { "" }
-                    );
-                }
-                if page.next_page_token.is_empty() {
-                    break;
-                }
-                page_token = page.next_page_token;
-            }
+            list_requests(&mut client, args).await?;
+            None
         }
         RightsCommand::Transition(args) => {
-            let mut client = RightsServiceClient::new(connect(&args.server).await?);
-            let response = client
-                .transition_rights_request(proto::TransitionRightsRequestRequest {
-                    organisation: args.organisation.into(),
-                    request_id: args.request_id.into(),
-                    status: wire::status(args.to).into(),
-                    actor: args.actor,
-                    note: args.note.unwrap_or_default(),
-                    rejection_reason: args
-                        .rejection_reason
-                        .map_or(proto::RejectionReason::Unspecified, wire::rejection_reason)
-                        .into(),
-                })
-                .await
-                .map_err(|status| describe(&status))?
-                .into_inner();
-            if let Some(request) = &response.request {
-                print_request(request);
-            }
+            answer(
+                client
+                    .transition_rights_request(proto::TransitionRightsRequestRequest {
+                        organisation: args.organisation.into(),
+                        request_id: args.request_id.into(),
+                        status: wire::status(args.to).into(),
+                        actor: args.actor,
+                        note: args.note.unwrap_or_default(),
+                        rejection_reason: args
+                            .rejection_reason
+                            .map_or(proto::RejectionReason::Unspecified, wire::rejection_reason)
+                            .into(),
+                    })
+                    .await,
+            )?
+            .request
         }
         RightsCommand::Extend(args) => {
-            let mut client = RightsServiceClient::new(connect(&args.server).await?);
-            let response = client
-                .extend_rights_request(proto::ExtendRightsRequestRequest {
-                    organisation: args.organisation.into(),
-                    request_id: args.request_id.into(),
-                    months: args.months.into(),
-                    reason: args.reason,
-                    actor: args.actor,
-                })
-                .await
-                .map_err(|status| describe(&status))?
-                .into_inner();
-            if let Some(request) = &response.request {
-                print_request(request);
-            }
+            answer(
+                client
+                    .extend_rights_request(proto::ExtendRightsRequestRequest {
+                        organisation: args.organisation.into(),
+                        request_id: args.request_id.into(),
+                        months: args.months.into(),
+                        reason: args.reason,
+                        actor: args.actor,
+                    })
+                    .await,
+            )?
+            .request
         }
         RightsCommand::CompleteTask(args) => {
-            let mut client = RightsServiceClient::new(connect(&args.server).await?);
-            let response = client
-                .complete_rights_task(proto::CompleteRightsTaskRequest {
-                    organisation: args.organisation.into(),
-                    task_id: args.task_id.get(),
-                    actor: args.actor,
-                    note: args.note.unwrap_or_default(),
-                })
-                .await
-                .map_err(|status| describe(&status))?
-                .into_inner();
-            if let Some(request) = &response.request {
-                print_request(request);
-            }
+            answer(
+                client
+                    .complete_rights_task(proto::CompleteRightsTaskRequest {
+                        organisation: args.organisation.into(),
+                        task_id: args.task_id.get(),
+                        actor: args.actor,
+                        note: args.note.unwrap_or_default(),
+                    })
+                    .await,
+            )?
+            .request
         }
+    };
+    if let Some(request) = &shown {
+        print_request(request);
     }
     Ok(())
 }
 
+/// Every page of the requests the filters select, one line each.
+async fn list_requests(
+    client: &mut RightsServiceClient<Connection>,
+    args: ListArgs,
+) -> Result<(), String> {
+    let mut page_token = String::new();
+    loop {
+        let page = answer(
+            client
+                .list_rights_requests(proto::ListRightsRequestsRequest {
+                    organisation: args.organisation.to_string(),
+                    statuses: args
+                        .statuses
+                        .iter()
+                        .map(|&status| wire::status(status).into())
+                        .collect(),
+                    types: args
+                        .kinds
+                        .iter()
+                        .map(|&kind| wire::request_kind(kind).into())
+                        .collect(),
+                    overdue: args.overdue,
+                    due_before: args.due_before.clone().unwrap_or_default(),
+                    page_size: 1000,
+                    page_token,
+                })
+                .await,
+        )?;
+        for request in &page.requests {
+            out!(
+                "{:<24} {:<16} {:<16} due {}{}",
+                request.request_id,
+                kind_name(request.r#type),
+                status_name(request.status),
+                if request.due_on.is_empty() {
+                    "-"
+                } else {
+                    &request.due_on
+                },
+                if request.overdue { "  OVERDUE" } else { "" }
+            );
+        }
+        if page.next_page_token.is_empty() {
+            return Ok(());
+        }
+        page_token = page.next_page_token;
+    }
+}
+
 pub async fn subject(command: SubjectCommand) -> Result<(), String> {
+    let server = match &command {
+        SubjectCommand::Show(args) => &args.server,
+        SubjectCommand::Consent(args) => &args.server,
+    };
+    let mut client = SubjectServiceClient::new(connect(server).await?);
     let state = match command {
         SubjectCommand::Show(args) => {
-            let mut client = SubjectServiceClient::new(connect(&args.server).await?);
-            client
-                .get_subject_state(proto::GetSubjectStateRequest {
-                    organisation: args.organisation.into(),
-                    subject: raw_subject(args.subject)?,
-                })
-                .await
-                .map_err(|status| describe(&status))?
-                .into_inner()
-                .state
+            answer(
+                client
+                    .get_subject_state(proto::GetSubjectStateRequest {
+                        organisation: args.organisation.into(),
+                        subject: raw_subject(args.subject)?,
+                    })
+                    .await,
+            )?
+            .state
         }
         SubjectCommand::Consent(args) => {
-            let mut client = SubjectServiceClient::new(connect(&args.server).await?);
             let action = if args.withdraw {
                 proto::ConsentAction::Withdraw
             } else {
                 proto::ConsentAction::Grant
             };
-            client
-                .record_consent(proto::RecordConsentRequest {
-                    organisation: args.organisation.into(),
-                    subject: raw_subject(args.subject)?,
-                    purpose: args.purpose.into(),
-                    action: action.into(),
-                    notice_version: args.notice_version.unwrap_or_default(),
-                    source: args.source.unwrap_or_default(),
-                    at: None,
-                    parental: args.parental,
-                })
-                .await
-                .map_err(|status| describe(&status))?
-                .into_inner()
-                .state
+            answer(
+                client
+                    .record_consent(proto::RecordConsentRequest {
+                        organisation: args.organisation.into(),
+                        subject: raw_subject(args.subject)?,
+                        purpose: args.purpose.into(),
+                        action: action.into(),
+                        notice_version: args.notice_version.unwrap_or_default(),
+                        source: args.source.unwrap_or_default(),
+                        at: None,
+                        parental: args.parental,
+                    })
+                    .await,
+            )?
+            .state
         }
     };
     let Some(state) = state else {

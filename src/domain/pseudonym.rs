@@ -116,23 +116,16 @@ mod tests {
     fn references_depend_on_key_organisation_and_subject() {
         let key = SubjectKey::from_hex(&"ab".repeat(32)).unwrap();
         let other = SubjectKey::from_hex(&"cd".repeat(32)).unwrap();
-        let reference = key.pseudonymise("peero", &raw("alice@example.com"));
-        assert_eq!(
-            reference,
-            key.pseudonymise("peero", &raw("alice@example.com"))
-        );
-        assert_ne!(
-            reference,
-            key.pseudonymise("capturi", &raw("alice@example.com"))
-        );
-        assert_ne!(
-            reference,
-            key.pseudonymise("peero", &raw("bob@example.com"))
-        );
-        assert_ne!(
-            reference,
-            other.pseudonymise("peero", &raw("alice@example.com"))
-        );
+        let alice = raw("alice@example.com");
+        let reference = key.pseudonymise("peero", &alice);
+        assert_eq!(reference, key.pseudonymise("peero", &alice));
+        for different in [
+            key.pseudonymise("capturi", &alice),
+            key.pseudonymise("peero", &raw("bob@example.com")),
+            other.pseudonymise("peero", &alice),
+        ] {
+            assert_ne!(reference, different);
+        }
         // The organisation is length-prefixed: ("a", "b\0c") and ("a\0b", "c") differ.
         assert_ne!(
             key.pseudonymise("a", &raw("b\0c")),

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use prost_types::Timestamp as ProtoTimestamp;
 
-use super::fields::Violations;
+use super::fields::{Violations, parse_all};
 use crate::{
     app::{CheckInput, Limits, QuestionInput},
     domain::names::RecipientId,
@@ -21,9 +21,7 @@ pub struct RecipientsQuestion {
 }
 
 pub fn check(request: proto::CheckRequest, _: &Limits) -> Result<CheckInput, Error> {
-    let mut violations = Violations::default();
-    let input = check_input(request, "", &mut violations);
-    violations.finish(|| input)
+    parse_all(|violations| check_input(request, "", violations))
 }
 
 /// The questions of a BatchCheck, each parsed under `checks[i].`; more than the limit is

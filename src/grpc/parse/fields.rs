@@ -45,6 +45,15 @@ pub fn fold_repeats<T: PartialEq>(values: Vec<T>) -> Vec<T> {
     kept
 }
 
+/// One request parsed whole: `parse` reads every field, recording each refusal in the
+/// violations, and gives the input; it is returned once no field was refused, or the request
+/// is refused naming every bad field (INVALID_ARGUMENT).
+pub fn parse_all<T>(parse: impl FnOnce(&mut Violations) -> Option<T>) -> Result<T, Error> {
+    let mut violations = Violations::default();
+    let parsed = parse(&mut violations);
+    violations.finish(|| parsed)
+}
+
 /// Collects the violations of one request.
 #[derive(Default)]
 pub struct Violations(Vec<FieldViolation>);
@@ -200,6 +209,15 @@ impl Violations {
         }
         let trimmed = value.trim();
         (!trimmed.is_empty()).then(|| trimmed.to_owned())
+    }
+
+    /// Free text that must be given: `missing` says what it must state.
+    pub fn stated(&mut self, field: &str, value: String, missing: &str) -> Option<String> {
+        let text = self.text(field, value, MAX_TEXT_BYTES);
+        if text.is_none() {
+            self.add(field, missing);
+        }
+        text
     }
 
     /// The actor of a change; "api" when the caller names none.

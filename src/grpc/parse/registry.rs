@@ -3,7 +3,7 @@
 
 use super::{
     OrganisationAt, OrganisationPage,
-    fields::{Page, Violations},
+    fields::{Page, Violations, parse_all},
 };
 use crate::{
     app::Limits,
@@ -55,49 +55,53 @@ fn organisation_at(
     })
 }
 
+/// An organisation at a revision, and a page of something of its.
+fn organisation_page(
+    violations: &mut Violations,
+    organisation: String,
+    revision: Option<u64>,
+    page: (u32, &str),
+) -> Option<OrganisationPage> {
+    let at = organisation_at(violations, organisation, revision);
+    let page = violations.page(page.0, page.1);
+    Some(OrganisationPage { at: at?, page })
+}
+
 pub fn get_organisation(
     request: proto::GetOrganisationRequest,
     _: &Limits,
 ) -> Result<OrganisationAt, Error> {
-    let mut violations = Violations::default();
-    let at = organisation_at(&mut violations, request.organisation, request.revision);
-    violations.finish(|| at)
+    parse_all(|violations| organisation_at(violations, request.organisation, request.revision))
 }
 
 pub fn list_organisations(
     request: proto::ListOrganisationsRequest,
     _: &Limits,
 ) -> Result<Page, Error> {
-    let mut violations = Violations::default();
-    let page = violations.page(request.page_size, &request.page_token);
-    violations.into_result(page)
+    parse_all(|violations| Some(violations.page(request.page_size, &request.page_token)))
 }
 
 pub fn list_purposes(
     request: proto::ListPurposesRequest,
     _: &Limits,
 ) -> Result<OrganisationPage, Error> {
-    let mut violations = Violations::default();
-    let at = organisation_at(&mut violations, request.organisation, request.revision);
-    let page = violations.page(request.page_size, &request.page_token);
-    violations.finish(|| Some(OrganisationPage { at: at?, page }))
+    let page = (request.page_size, request.page_token.as_str());
+    parse_all(|violations| {
+        organisation_page(violations, request.organisation, request.revision, page)
+    })
 }
 
 pub fn list_registered_recipients(
     request: proto::ListRegisteredRecipientsRequest,
     _: &Limits,
 ) -> Result<RecipientsPage, Error> {
-    let mut violations = Violations::default();
-    let at = organisation_at(&mut violations, request.organisation, request.revision);
-    let page = violations.page(request.page_size, &request.page_token);
-    let kind = violations
-        .enumeration::<proto::RecipientKind>("kind", request.kind)
-        .and_then(wire::recipient_kind_from);
-    violations.finish(|| {
-        Some(RecipientsPage {
-            of: OrganisationPage { at: at?, page },
-            kind,
-        })
+    let page = (request.page_size, request.page_token.as_str());
+    parse_all(|violations| {
+        let of = organisation_page(violations, request.organisation, request.revision, page);
+        let kind = violations
+            .enumeration::<proto::RecipientKind>("kind", request.kind)
+            .and_then(wire::recipient_kind_from);
+        Some(RecipientsPage { of: of?, kind })
     })
 }
 
@@ -105,15 +109,14 @@ pub fn list_categories(
     request: proto::ListCategoriesRequest,
     _: &Limits,
 ) -> Result<CategoriesPage, Error> {
-    let mut violations = Violations::default();
-    let at = organisation_at(&mut violations, request.organisation, request.revision);
-    let page = violations.page(request.page_size, &request.page_token);
-    let sensitivity = violations
-        .enumeration::<proto::Sensitivity>("sensitivity", request.sensitivity)
-        .and_then(wire::sensitivity_from);
-    violations.finish(|| {
+    let page = (request.page_size, request.page_token.as_str());
+    parse_all(|violations| {
+        let of = organisation_page(violations, request.organisation, request.revision, page);
+        let sensitivity = violations
+            .enumeration::<proto::Sensitivity>("sensitivity", request.sensitivity)
+            .and_then(wire::sensitivity_from);
         Some(CategoriesPage {
-            of: OrganisationPage { at: at?, page },
+            of: of?,
             sensitivity,
         })
     })
@@ -123,17 +126,13 @@ pub fn list_revisions(
     request: proto::ListRevisionsRequest,
     _: &Limits,
 ) -> Result<OrganisationPage, Error> {
-    let mut violations = Violations::default();
-    let at = organisation_at(&mut violations, request.organisation, None);
-    let page = violations.page(request.page_size, &request.page_token);
-    violations.finish(|| Some(OrganisationPage { at: at?, page }))
+    let page = (request.page_size, request.page_token.as_str());
+    parse_all(|violations| organisation_page(violations, request.organisation, None, page))
 }
 
 pub fn get_revision(
     request: proto::GetRevisionRequest,
     _: &Limits,
 ) -> Result<OrganisationAt, Error> {
-    let mut violations = Violations::default();
-    let at = organisation_at(&mut violations, request.organisation, request.revision);
-    violations.finish(|| at)
+    parse_all(|violations| organisation_at(violations, request.organisation, request.revision))
 }

@@ -1,6 +1,8 @@
 //! RightsService requests.
 
-use super::fields::{self, MAX_FILTER_VALUES, MAX_REQUEST_PURPOSES, MAX_TEXT_BYTES, Violations};
+use super::fields::{
+    self, MAX_FILTER_VALUES, MAX_REQUEST_PURPOSES, MAX_TEXT_BYTES, Violations, parse_all,
+};
 use crate::{
     app::{Limits, ListInput, RequestInput, TransitionInput},
     domain::names::{ExtensionMonths, OrganisationId, RequestId, TaskId},
@@ -75,22 +77,21 @@ pub fn submit_rights_request(
     request: proto::SubmitRightsRequestRequest,
     _: &Limits,
 ) -> Result<RequestInput, Error> {
-    let mut violations = Violations::default();
-    let of = request_of(&mut violations, request.organisation, request.request_id);
-    let kind = violations
-        .required::<proto::RightsRequestType>("type", request.r#type)
-        .and_then(wire::request_kind_from);
-    let subject = violations.parsed("subject", request.subject);
-    let received_at = violations.timestamp("received_at", request.received_at.as_ref());
-    let mut purposes = Vec::new();
-    if violations.at_most("purposes", request.purposes.len(), MAX_REQUEST_PURPOSES) {
-        for (index, purpose) in request.purposes.into_iter().enumerate() {
-            purposes.extend(violations.parsed(&format!("purposes[{index}]"), purpose));
+    parse_all(|violations| {
+        let of = request_of(violations, request.organisation, request.request_id);
+        let kind = violations
+            .required::<proto::RightsRequestType>("type", request.r#type)
+            .and_then(wire::request_kind_from);
+        let subject = violations.parsed("subject", request.subject);
+        let received_at = violations.timestamp("received_at", request.received_at.as_ref());
+        let mut purposes = Vec::new();
+        if violations.at_most("purposes", request.purposes.len(), MAX_REQUEST_PURPOSES) {
+            for (index, purpose) in request.purposes.into_iter().enumerate() {
+                purposes.extend(violations.parsed(&format!("purposes[{index}]"), purpose));
+            }
         }
-    }
-    let details = violations.text("details", request.details, MAX_TEXT_BYTES);
-    let actor = violations.actor("actor", request.actor);
-    violations.finish(|| {
+        let details = violations.text("details", request.details, MAX_TEXT_BYTES);
+        let actor = violations.actor("actor", request.actor);
         let RequestOf {
             organisation,
             request_id,
@@ -113,40 +114,40 @@ pub fn get_rights_request(
     request: proto::GetRightsRequestRequest,
     _: &Limits,
 ) -> Result<RequestOf, Error> {
-    let mut violations = Violations::default();
-    let of = request_of(&mut violations, request.organisation, request.request_id);
-    violations.finish(|| of)
+    parse_all(|violations| request_of(violations, request.organisation, request.request_id))
 }
 
 pub fn list_rights_requests(
     request: proto::ListRightsRequestsRequest,
     _: &Limits,
 ) -> Result<RequestsPage, Error> {
-    let mut violations = Violations::default();
-    let organisation = violations.parsed("organisation", request.organisation);
-    let mut statuses = Vec::new();
-    if violations.at_most("statuses", request.statuses.len(), MAX_FILTER_VALUES) {
-        for (index, value) in request.statuses.iter().enumerate() {
-            statuses.extend(
-                violations
-                    .required::<proto::RightsRequestStatus>(&format!("statuses[{index}]"), *value)
-                    .and_then(wire::status_from),
-            );
+    parse_all(|violations| {
+        let organisation = violations.parsed("organisation", request.organisation);
+        let mut statuses = Vec::new();
+        if violations.at_most("statuses", request.statuses.len(), MAX_FILTER_VALUES) {
+            for (index, value) in request.statuses.iter().enumerate() {
+                statuses.extend(
+                    violations
+                        .required::<proto::RightsRequestStatus>(
+                            &format!("statuses[{index}]"),
+                            *value,
+                        )
+                        .and_then(wire::status_from),
+                );
+            }
         }
-    }
-    let mut kinds = Vec::new();
-    if violations.at_most("types", request.types.len(), MAX_FILTER_VALUES) {
-        for (index, value) in request.types.iter().enumerate() {
-            kinds.extend(
-                violations
-                    .required::<proto::RightsRequestType>(&format!("types[{index}]"), *value)
-                    .and_then(wire::request_kind_from),
-            );
+        let mut kinds = Vec::new();
+        if violations.at_most("types", request.types.len(), MAX_FILTER_VALUES) {
+            for (index, value) in request.types.iter().enumerate() {
+                kinds.extend(
+                    violations
+                        .required::<proto::RightsRequestType>(&format!("types[{index}]"), *value)
+                        .and_then(wire::request_kind_from),
+                );
+            }
         }
-    }
-    let due_before = violations.date("due_before", &request.due_before);
-    let (size, after) = fields::page_key(&mut violations, request.page_size, &request.page_token);
-    violations.finish(|| {
+        let due_before = violations.date("due_before", &request.due_before);
+        let (size, after) = fields::page_key(violations, request.page_size, &request.page_token);
         Some(RequestsPage {
             organisation: organisation?,
             filters: ListInput {
@@ -165,17 +166,16 @@ pub fn transition_rights_request(
     request: proto::TransitionRightsRequestRequest,
     _: &Limits,
 ) -> Result<TransitionInput, Error> {
-    let mut violations = Violations::default();
-    let of = request_of(&mut violations, request.organisation, request.request_id);
-    let status = violations
-        .required::<proto::RightsRequestStatus>("status", request.status)
-        .and_then(wire::status_from);
-    let rejection_reason = violations
-        .enumeration::<proto::RejectionReason>("rejection_reason", request.rejection_reason)
-        .and_then(wire::rejection_reason_from);
-    let actor = violations.actor("actor", request.actor);
-    let note = violations.text("note", request.note, MAX_TEXT_BYTES);
-    violations.finish(|| {
+    parse_all(|violations| {
+        let of = request_of(violations, request.organisation, request.request_id);
+        let status = violations
+            .required::<proto::RightsRequestStatus>("status", request.status)
+            .and_then(wire::status_from);
+        let rejection_reason = violations
+            .enumeration::<proto::RejectionReason>("rejection_reason", request.rejection_reason)
+            .and_then(wire::rejection_reason_from);
+        let actor = violations.actor("actor", request.actor);
+        let note = violations.text("note", request.note, MAX_TEXT_BYTES);
         let RequestOf {
             organisation,
             request_id,
@@ -195,18 +195,15 @@ pub fn extend_rights_request(
     request: proto::ExtendRightsRequestRequest,
     _: &Limits,
 ) -> Result<Extension, Error> {
-    let mut violations = Violations::default();
-    let of = request_of(&mut violations, request.organisation, request.request_id);
-    let months = violations.parsed("months", request.months);
-    let reason = violations.text("reason", request.reason, MAX_TEXT_BYTES);
-    if reason.is_none() {
-        violations.add(
+    parse_all(|violations| {
+        let of = request_of(violations, request.organisation, request.request_id);
+        let months = violations.parsed("months", request.months);
+        let reason = violations.stated(
             "reason",
+            request.reason,
             "must state why; the subject must be told (Art. 12(3))",
         );
-    }
-    let actor = violations.actor("actor", request.actor);
-    violations.finish(|| {
+        let actor = violations.actor("actor", request.actor);
         Some(Extension {
             of: of?,
             months: months?,
@@ -220,17 +217,16 @@ pub fn list_rights_tasks(
     request: proto::ListRightsTasksRequest,
     _: &Limits,
 ) -> Result<TasksPage, Error> {
-    let mut violations = Violations::default();
-    let organisation = violations.parsed("organisation", request.organisation);
-    let request_id = if request.request_id.is_empty() {
-        Some(None)
-    } else {
-        violations
-            .parsed("request_id", request.request_id)
-            .map(Some)
-    };
-    let (size, after) = fields::page_key(&mut violations, request.page_size, &request.page_token);
-    violations.finish(|| {
+    parse_all(|violations| {
+        let organisation = violations.parsed("organisation", request.organisation);
+        let request_id = if request.request_id.is_empty() {
+            Some(None)
+        } else {
+            violations
+                .parsed("request_id", request.request_id)
+                .map(Some)
+        };
+        let (size, after) = fields::page_key(violations, request.page_size, &request.page_token);
         Some(TasksPage {
             organisation: organisation?,
             request_id: request_id?,
@@ -245,12 +241,11 @@ pub fn complete_rights_task(
     request: proto::CompleteRightsTaskRequest,
     _: &Limits,
 ) -> Result<TaskCompletion, Error> {
-    let mut violations = Violations::default();
-    let organisation = violations.parsed("organisation", request.organisation);
-    let task_id = violations.parsed("task_id", request.task_id);
-    let actor = violations.actor("actor", request.actor);
-    let note = violations.text("note", request.note, MAX_TEXT_BYTES);
-    violations.finish(|| {
+    parse_all(|violations| {
+        let organisation = violations.parsed("organisation", request.organisation);
+        let task_id = violations.parsed("task_id", request.task_id);
+        let actor = violations.actor("actor", request.actor);
+        let note = violations.text("note", request.note, MAX_TEXT_BYTES);
         Some(TaskCompletion {
             organisation: organisation?,
             task_id: task_id?,
@@ -264,18 +259,15 @@ pub fn get_access_report(
     request: proto::GetAccessReportRequest,
     _: &Limits,
 ) -> Result<RequestOf, Error> {
-    let mut violations = Violations::default();
-    let of = request_of(&mut violations, request.organisation, request.request_id);
-    violations.finish(|| of)
+    parse_all(|violations| request_of(violations, request.organisation, request.request_id))
 }
 
 pub fn watch_rights_events(
     request: proto::WatchRightsEventsRequest,
     _: &Limits,
 ) -> Result<EventsAfter, Error> {
-    let mut violations = Violations::default();
-    let organisation = violations.parsed("organisation", request.organisation);
-    violations.finish(|| {
+    parse_all(|violations| {
+        let organisation = violations.parsed("organisation", request.organisation);
         Some(EventsAfter {
             organisation: organisation?,
             after_event_id: request.after_event_id,

@@ -2,7 +2,7 @@
 
 use super::{
     SubjectOf,
-    fields::{MAX_TEXT_BYTES, Violations},
+    fields::{MAX_TEXT_BYTES, Violations, parse_all},
 };
 use crate::{
     app::{ConsentInput, Limits, ObjectionTarget},
@@ -67,20 +67,19 @@ fn subject_of(
 }
 
 pub fn record_consent(request: proto::RecordConsentRequest, _: &Limits) -> Result<Consent, Error> {
-    let mut violations = Violations::default();
-    let of = subject_of(&mut violations, request.organisation, request.subject);
-    let purpose = violations.parsed("purpose", request.purpose);
-    let action = violations
-        .required::<proto::ConsentAction>("action", request.action)
-        .and_then(wire::consent_action_from);
-    let at = violations.timestamp("at", request.at.as_ref());
-    let notice_version = violations.text(
-        "notice_version",
-        request.notice_version,
-        MAX_NOTICE_VERSION_BYTES,
-    );
-    let source = violations.text("source", request.source, MAX_TEXT_BYTES);
-    violations.finish(|| {
+    parse_all(|violations| {
+        let of = subject_of(violations, request.organisation, request.subject);
+        let purpose = violations.parsed("purpose", request.purpose);
+        let action = violations
+            .required::<proto::ConsentAction>("action", request.action)
+            .and_then(wire::consent_action_from);
+        let at = violations.timestamp("at", request.at.as_ref());
+        let notice_version = violations.text(
+            "notice_version",
+            request.notice_version,
+            MAX_NOTICE_VERSION_BYTES,
+        );
+        let source = violations.text("source", request.source, MAX_TEXT_BYTES);
         Some(Consent {
             of: of?,
             consent: ConsentInput {
@@ -99,11 +98,10 @@ pub fn record_objection(
     request: proto::RecordObjectionRequest,
     _: &Limits,
 ) -> Result<ObjectionRecord, Error> {
-    let mut violations = Violations::default();
-    let of = subject_of(&mut violations, request.organisation, request.subject);
-    let target = objection_target(&mut violations, request.direct_marketing, request.purpose);
-    let at = violations.timestamp("at", request.at.as_ref());
-    violations.finish(|| {
+    parse_all(|violations| {
+        let of = subject_of(violations, request.organisation, request.subject);
+        let target = objection_target(violations, request.direct_marketing, request.purpose);
+        let at = violations.timestamp("at", request.at.as_ref());
         Some(ObjectionRecord {
             of: of?,
             target: target?,
@@ -116,10 +114,9 @@ pub fn withdraw_objection(
     request: proto::WithdrawObjectionRequest,
     _: &Limits,
 ) -> Result<ObjectionWithdrawal, Error> {
-    let mut violations = Violations::default();
-    let of = subject_of(&mut violations, request.organisation, request.subject);
-    let target = objection_target(&mut violations, request.direct_marketing, request.purpose);
-    violations.finish(|| {
+    parse_all(|violations| {
+        let of = subject_of(violations, request.organisation, request.subject);
+        let target = objection_target(violations, request.direct_marketing, request.purpose);
         Some(ObjectionWithdrawal {
             of: of?,
             target: target?,
@@ -131,14 +128,10 @@ pub fn record_compelling_grounds(
     request: proto::RecordCompellingGroundsRequest,
     _: &Limits,
 ) -> Result<Grounds, Error> {
-    let mut violations = Violations::default();
-    let of = subject_of(&mut violations, request.organisation, request.subject);
-    let purpose = violations.parsed("purpose", request.purpose);
-    let grounds = violations.text("grounds", request.grounds, MAX_TEXT_BYTES);
-    if grounds.is_none() {
-        violations.add("grounds", "must state the grounds");
-    }
-    violations.finish(|| {
+    parse_all(|violations| {
+        let of = subject_of(violations, request.organisation, request.subject);
+        let purpose = violations.parsed("purpose", request.purpose);
+        let grounds = violations.stated("grounds", request.grounds, "must state the grounds");
         Some(Grounds {
             of: of?,
             purpose: purpose?,
@@ -148,10 +141,9 @@ pub fn record_compelling_grounds(
 }
 
 pub fn set_birth(request: proto::SetBirthRequest, _: &Limits) -> Result<BirthRecord, Error> {
-    let mut violations = Violations::default();
-    let of = subject_of(&mut violations, request.organisation, request.subject);
-    let birth = violations.birth(&request.birth_date, request.birth_year);
-    violations.finish(|| {
+    parse_all(|violations| {
+        let of = subject_of(violations, request.organisation, request.subject);
+        let birth = violations.birth(&request.birth_date, request.birth_year);
         Some(BirthRecord {
             of: of?,
             birth: birth?,
@@ -163,16 +155,13 @@ pub fn lift_restriction(
     request: proto::LiftRestrictionRequest,
     _: &Limits,
 ) -> Result<Lifting, Error> {
-    let mut violations = Violations::default();
-    let of = subject_of(&mut violations, request.organisation, request.subject);
-    let note = violations.text("note", request.note, MAX_TEXT_BYTES);
-    if note.is_none() {
-        violations.add(
+    parse_all(|violations| {
+        let of = subject_of(violations, request.organisation, request.subject);
+        let note = violations.stated(
             "note",
+            request.note,
             "must say why and how the subject was told (Art. 18(3))",
         );
-    }
-    violations.finish(|| {
         Some(Lifting {
             of: of?,
             note: note?,
@@ -184,9 +173,7 @@ pub fn get_subject_state(
     request: proto::GetSubjectStateRequest,
     _: &Limits,
 ) -> Result<SubjectOf, Error> {
-    let mut violations = Violations::default();
-    let of = subject_of(&mut violations, request.organisation, request.subject);
-    violations.finish(|| of)
+    parse_all(|violations| subject_of(violations, request.organisation, request.subject))
 }
 
 /// What an objection is to: exactly one of direct marketing or a purpose.
