@@ -163,17 +163,18 @@ fn question(
     let collected_at = violations.timestamp(&field("collected_at"), asked.collected_at.as_ref());
     let satisfied_conditions =
         violations.conditions(&field("satisfied_conditions"), asked.satisfied_conditions);
-    let question = (|| {
-        Some(QuestionInput {
-            organisation: organisation?,
-            purpose: purpose?,
-            category: category?,
+    let question = match (organisation, purpose, category) {
+        (Some(organisation), Some(purpose), Some(category)) => Some(QuestionInput {
+            organisation,
+            purpose,
+            category,
             subject,
             at,
             collected_at,
             min_revision: asked.min_revision,
             satisfied_conditions,
-        })
-    })();
+        }),
+        _ => None,
+    };
     (question, recipient)
 }

@@ -393,6 +393,72 @@ mod tests {
     }
 
     #[test]
+    fn names_are_refused_in_the_words_of_their_rules() {
+        use crate::domain::names::{OrganisationId, RequestId, TaskId};
+        let mut violations = Violations::default();
+        assert!(
+            violations
+                .parsed::<String, OrganisationId>("organisation", "".into())
+                .is_none()
+        );
+        assert!(
+            violations
+                .parsed::<String, OrganisationId>("organisation", "Acme".into())
+                .is_none()
+        );
+        assert!(
+            violations
+                .parsed::<String, RequestId>("request_id", "a/b".into())
+                .is_none()
+        );
+        assert!(violations.parsed::<_, TaskId>("task_id", 0_u64).is_none());
+        assert!(
+            violations
+                .optional_subject("subject", Some("  ".into()))
+                .is_none()
+        );
+        assert!(violations.optional_subject("subject", None).is_none());
+        assert!(
+            violations
+                .stated("note", " ".into(), "must say why")
+                .is_none()
+        );
+        let refused: Vec<_> = violations
+            .0
+            .iter()
+            .map(|v| (v.field.as_str(), v.description.as_str()))
+            .collect();
+        assert_eq!(
+            refused,
+            [
+                ("organisation", "must not be empty"),
+                (
+                    "organisation",
+                    "must be 1-64 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit"
+                ),
+                (
+                    "request_id",
+                    "must be 1-128 characters of letters, digits, '.', '_', ':' or '-'"
+                ),
+                ("task_id", "must be set"),
+                ("subject", "must not be empty when given"),
+                ("note", "must say why"),
+            ]
+        );
+        // Parsed values come back whole.
+        let mut fine = Violations::default();
+        let organisation: Option<OrganisationId> = fine.parsed("organisation", "acme".to_owned());
+        assert_eq!(organisation.as_deref(), Some("acme"));
+        assert!(fine.finish(|| Some(())).is_ok());
+    }
+
+    #[test]
+    fn a_field_missing_without_its_violation_is_not_the_callers_mistake() {
+        let refused = Violations::default().finish(|| None::<()>);
+        assert!(matches!(refused, Err(Error::Internal(_))));
+    }
+
+    #[test]
     fn free_text_refuses_control_characters() {
         let mut violations = Violations::default();
         assert_eq!(
