@@ -52,6 +52,11 @@ impl Caller {
     }
 }
 
+/// A failed call as a run reports it: the status code and message.
+fn failure(status: &tonic::Status) -> String {
+    format!("{:?}: {}", status.code(), status.message())
+}
+
 pub fn histogram() -> Histogram<u64> {
     // Nanoseconds from 1 ns to 60 s, three significant digits.
     Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("valid histogram bounds")
@@ -62,6 +67,8 @@ pub struct Measured {
     pub rpc: Rpc,
     pub calls: u64,
     pub errors: u64,
+    /// The status of the first failed call, so that a run that fails says how.
+    pub first_error: Option<String>,
     pub elapsed: Duration,
     pub latency: Histogram<u64>,
 }
@@ -72,6 +79,7 @@ impl Measured {
             rpc,
             calls: 0,
             errors: 0,
+            first_error: None,
             elapsed: Duration::ZERO,
             latency: histogram(),
         }
@@ -80,6 +88,9 @@ impl Measured {
     pub fn add(&mut self, other: &Measured) {
         self.calls += other.calls;
         self.errors += other.errors;
+        if self.first_error.is_none() {
+            self.first_error.clone_from(&other.first_error);
+        }
         self.elapsed += other.elapsed;
         self.latency
             .add(&other.latency)
@@ -148,7 +159,10 @@ pub async fn closed_loop(
                                 let nanos = (done - sent).as_nanos() as u64;
                                 measured.latency.saturating_record(nanos.max(1));
                             }
-                            Err(_) => measured.errors += 1,
+                            Err(status) => {
+                                measured.errors += 1;
+                                measured.first_error.get_or_insert_with(|| failure(&status));
+                            }
                         }
                     }
                 }
@@ -163,7 +177,12 @@ pub async fn closed_loop(
                 elapsed: Duration::ZERO,
                 ..measured
             }),
-            Err(_) => total.errors += 1,
+            Err(panicked) => {
+                total.errors += 1;
+                total
+                    .first_error
+                    .get_or_insert_with(|| panicked.to_string());
+            }
         }
     }
     total.elapsed = measure;
@@ -188,6 +207,7 @@ pub async fn open_loop(
     let latency = Arc::new(Mutex::new(histogram()));
     let calls = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
+    let first_error = Arc::new(Mutex::new(None::<String>));
     let mut tasks = tokio::task::JoinSet::new();
     let mut sequence: u64 = 0;
     let mut ticker = tokio::time::interval(Duration::from_millis(1));
@@ -209,6 +229,7 @@ pub async fn open_loop(
             let mut caller = pool.callers[index % pool.callers.len()].clone();
             let request = requests[index % requests.len()].clone();
             let (latency, calls, errors) = (latency.clone(), calls.clone(), errors.clone());
+            let first_error = first_error.clone();
             tasks.spawn(async move {
                 let answered = caller.call(rpc, request).await;
                 let done = Instant::now();
@@ -223,8 +244,11 @@ pub async fn open_loop(
                             histogram.saturating_record(nanos.max(1));
                         }
                     }
-                    Err(_) => {
+                    Err(status) => {
                         errors.fetch_add(1, Ordering::Relaxed);
+                        if let Ok(mut first) = first_error.lock() {
+                            first.get_or_insert_with(|| failure(&status));
+                        }
                     }
                 }
             });
@@ -241,6 +265,7 @@ pub async fn open_loop(
         rpc,
         calls: calls.load(Ordering::Relaxed),
         errors: errors.load(Ordering::Relaxed),
+        first_error: first_error.lock().ok().and_then(|first| first.clone()),
         elapsed: measure,
         latency,
     }

@@ -234,7 +234,11 @@ where
         for rpc in order {
             let measured = run(rpc).await;
             if measured.errors > 0 {
-                return Err(format!("{} errors calling {rpc:?}", measured.errors));
+                return Err(format!(
+                    "{} errors calling {rpc:?}, the first {}",
+                    measured.errors,
+                    measured.first_error.as_deref().unwrap_or("unknown")
+                ));
             }
             match rpc {
                 Rpc::Noop => noop.add(&measured),
