@@ -20,7 +20,7 @@ use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 use clap::{Args, Parser, Subcommand};
 use purposed::{
     app::App,
-    domain::names::{CategoryKey, ConditionId, OrganisationId, PurposeId, RecipientId},
+    domain::names::{CategoryKey, ConditionId, OrganisationId, PurposeId, RawSubject, RecipientId},
     proto::{
         self, decision_service_client::DecisionServiceClient,
         registry_service_client::RegistryServiceClient,
@@ -168,8 +168,8 @@ struct CheckArgs {
     #[arg(long)]
     recipient: RecipientId,
     /// The data subject's identifier (pseudonymised by the server).
-    #[arg(long)]
-    subject: Option<String>,
+    #[arg(long, value_parser = rights::SubjectParser)]
+    subject: Option<RawSubject>,
     /// The moment asked about, RFC 3339 (default: now).
     #[arg(long)]
     at: Option<jiff::Timestamp>,
@@ -452,7 +452,7 @@ async fn check(args: CheckArgs) -> Result<(), String> {
             purpose: args.purpose.into(),
             category: args.category.into(),
             recipient: args.recipient.into(),
-            subject: args.subject.map(rights::raw_subject).transpose()?,
+            subject: args.subject.map(|subject| subject.expose().to_owned()),
             at: args.at.map(timestamp),
             collected_at: args.collected_at.map(timestamp),
             min_revision: None,

@@ -4,11 +4,14 @@
 use clap::{
     Args, Subcommand,
     builder::{PossibleValuesParser, TypedValueParser},
+    error::ErrorKind,
 };
 use purposed::{
     domain::{
         Spelling,
-        names::{ExtensionMonths, OrganisationId, PurposeId, RawSubject, RequestId, TaskId},
+        names::{
+            ExtensionMonths, NameError, OrganisationId, PurposeId, RawSubject, RequestId, TaskId,
+        },
         rights::{RejectionReason, RequestKind, Status},
     },
     grpc::wire,
@@ -44,12 +47,26 @@ pub enum SubjectCommand {
     Consent(ConsentArgs),
 }
 
-/// The subject's identifier, checked by the rule the server applies; the refusal does not
-/// repeat it (clap's would).
-pub fn raw_subject(subject: String) -> Result<String, String> {
-    RawSubject::try_from(subject)
-        .map(|subject| subject.expose().to_owned())
-        .map_err(|refused| format!("--subject {refused}"))
+/// Parses a subject's identifier by the rule the server applies. Unlike clap's own refusals,
+/// this one does not repeat the value.
+#[derive(Clone)]
+pub struct SubjectParser;
+
+impl TypedValueParser for SubjectParser {
+    type Value = RawSubject;
+
+    fn parse_ref(
+        &self,
+        _: &clap::Command,
+        _: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<RawSubject, clap::Error> {
+        let refuse = |why: &dyn std::fmt::Display| {
+            clap::Error::raw(ErrorKind::ValueValidation, format!("--subject {why}\n"))
+        };
+        let text = value.to_str().ok_or_else(|| refuse(&"must be UTF-8"))?;
+        text.parse().map_err(|refused: NameError| refuse(&refused))
+    }
 }
 
 /// Parses a domain enum from its one list of spellings, shown the CLI's way: '_' as '-'
@@ -75,8 +92,8 @@ pub struct SubmitArgs {
     #[arg(long = "type", value_parser = spelled::<RequestKind>())]
     kind: RequestKind,
     /// The subject's identifier (pseudonymised by the server).
-    #[arg(long)]
-    subject: String,
+    #[arg(long, value_parser = SubjectParser)]
+    subject: RawSubject,
     /// When it was received, RFC 3339 (default: now).
     #[arg(long)]
     received_at: Option<jiff::Timestamp>,
@@ -182,8 +199,8 @@ pub struct SubjectArgs {
     #[arg(long)]
     organisation: OrganisationId,
     /// The subject's identifier (pseudonymised by the server).
-    #[arg(long)]
-    subject: String,
+    #[arg(long, value_parser = SubjectParser)]
+    subject: RawSubject,
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -192,8 +209,8 @@ pub struct SubjectArgs {
 pub struct ConsentArgs {
     #[arg(long)]
     organisation: OrganisationId,
-    #[arg(long)]
-    subject: String,
+    #[arg(long, value_parser = SubjectParser)]
+    subject: RawSubject,
     #[arg(long)]
     purpose: PurposeId,
     /// Record a withdrawal instead of a grant.
@@ -359,7 +376,7 @@ pub async fn rights(command: RightsCommand) -> Result<(), String> {
                         organisation: args.organisation.into(),
                         request_id: args.request_id.into(),
                         r#type: wire::request_kind(args.kind).into(),
-                        subject: raw_subject(args.subject)?,
+                        subject: args.subject.expose().to_owned(),
                         received_at: args.received_at.map(timestamp),
                         purposes: args.purposes.into_iter().map(String::from).collect(),
                         direct_marketing: args.direct_marketing,
@@ -501,7 +518,7 @@ pub async fn subject(command: SubjectCommand) -> Result<(), String> {
                 client
                     .get_subject_state(proto::GetSubjectStateRequest {
                         organisation: args.organisation.into(),
-                        subject: raw_subject(args.subject)?,
+                        subject: args.subject.expose().to_owned(),
                     })
                     .await,
             )?
@@ -517,7 +534,7 @@ pub async fn subject(command: SubjectCommand) -> Result<(), String> {
                 client
                     .record_consent(proto::RecordConsentRequest {
                         organisation: args.organisation.into(),
-                        subject: raw_subject(args.subject)?,
+                        subject: args.subject.expose().to_owned(),
                         purpose: args.purpose.into(),
                         action: action.into(),
                         notice_version: args.notice_version.unwrap_or_default(),

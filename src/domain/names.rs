@@ -249,10 +249,12 @@ impl TryFrom<u64> for TaskId {
 }
 
 impl FromStr for TaskId {
-    type Err = std::num::ParseIntError;
+    type Err = NameError;
 
-    fn from_str(text: &str) -> Result<TaskId, Self::Err> {
-        text.parse::<NonZeroU64>().map(TaskId)
+    fn from_str(text: &str) -> Result<TaskId, NameError> {
+        text.parse::<NonZeroU64>()
+            .map(TaskId)
+            .map_err(|_| NameError::Malformed("must be a task id: a whole number from 1"))
     }
 }
 
@@ -356,6 +358,9 @@ mod tests {
     fn task_ids_and_extensions_refuse_what_cannot_be() {
         assert_eq!(TaskId::try_from(0), Err(NameError::Unset));
         assert_eq!(TaskId::try_from(7).unwrap().get(), 7);
+        assert_eq!(TaskId::from_str("7").unwrap().get(), 7);
+        assert!(TaskId::from_str("0").is_err());
+        assert!(TaskId::from_str("-1").is_err());
         assert!(ExtensionMonths::try_from(0).is_err());
         assert_eq!(ExtensionMonths::try_from(2).unwrap().get(), 2);
         assert!(ExtensionMonths::try_from(3).is_err());

@@ -488,3 +488,80 @@ async fn a_closed_stdout_ends_the_command_quietly() {
         output.status
     );
 }
+
+#[tokio::test]
+async fn names_are_refused_before_any_call_and_a_subject_is_never_repeated() {
+    // No server listens on port 1: a refusal that reached for one would say so instead.
+    let server = "http://127.0.0.1:1";
+    let long_subject = format!("anna-{}@example.ee", "x".repeat(300));
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &[
+                "rights",
+                "show",
+                "--organisation",
+                "Pro Balances",
+                "--request-id",
+                "dsr-1",
+            ],
+            "must be 1-64 characters of a-z",
+        ),
+        (
+            &[
+                "rights",
+                "show",
+                "--organisation",
+                "pro-balances",
+                "--request-id",
+                "dsr/1",
+            ],
+            "must be 1-128 characters of letters, digits",
+        ),
+        (
+            &[
+                "rights",
+                "complete-task",
+                "--organisation",
+                "pro-balances",
+                "--task-id",
+                "0",
+            ],
+            "a whole number from 1",
+        ),
+        (
+            &[
+                "subject",
+                "show",
+                "--organisation",
+                "pro-balances",
+                "--subject",
+                "   ",
+            ],
+            "--subject must not be empty",
+        ),
+        (
+            &[
+                "subject",
+                "show",
+                "--organisation",
+                "pro-balances",
+                "--subject",
+                &long_subject,
+            ],
+            "--subject is longer than 256 bytes",
+        ),
+    ];
+    for (args, why) in cases {
+        let mut args = args.to_vec();
+        args.extend(["--server", server]);
+        let output = purposed(&args).await;
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(why), "{args:?}: {stderr}");
+        assert!(!stderr.contains("cannot reach"), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("anna-"),
+            "the subject was repeated: {stderr}"
+        );
+    }
+}
