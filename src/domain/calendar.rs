@@ -74,6 +74,16 @@ const ASCENSION: i64 = 39;
 const WHIT_SUNDAY: i64 = 49;
 const WHIT_MONDAY: i64 = 50;
 const CORPUS_CHRISTI: i64 = 60;
+/// The Easter cycle Norway and Denmark keep alike: Maundy Thursday to Whit Monday.
+const NORDIC_EASTER: [i64; 7] = [
+    MAUNDY_THURSDAY,
+    GOOD_FRIDAY,
+    EASTER_SUNDAY,
+    EASTER_MONDAY,
+    ASCENSION,
+    WHIT_SUNDAY,
+    WHIT_MONDAY,
+];
 
 /// Whether `day` is a public holiday of `country` (or a day its law on time limits treats as
 /// one). `None` when no calendar is known for the country.
@@ -138,18 +148,7 @@ pub fn is_public_holiday(country: Territory, day: Date) -> Option<bool> {
         }
         "NO" => {
             fixed(day, &[(1, 1), (5, 1), (5, 17), (12, 25), (12, 26)])
-                || easter_offset(
-                    day,
-                    &[
-                        MAUNDY_THURSDAY,
-                        GOOD_FRIDAY,
-                        EASTER_SUNDAY,
-                        EASTER_MONDAY,
-                        ASCENSION,
-                        WHIT_SUNDAY,
-                        WHIT_MONDAY,
-                    ],
-                )
+                || easter_offset(day, &NORDIC_EASTER)
         }
         "FI" => {
             // The Act on the Calculation of Statutory Time Limits (150/1930) also counts
@@ -205,18 +204,7 @@ pub fn is_public_holiday(country: Territory, day: Date) -> Option<bool> {
         "DK" => {
             // Great Prayer Day was abolished from 2024.
             fixed(day, &[(1, 1), (12, 25), (12, 26)])
-                || easter_offset(
-                    day,
-                    &[
-                        MAUNDY_THURSDAY,
-                        GOOD_FRIDAY,
-                        EASTER_SUNDAY,
-                        EASTER_MONDAY,
-                        ASCENSION,
-                        WHIT_SUNDAY,
-                        WHIT_MONDAY,
-                    ],
-                )
+                || easter_offset(day, &NORDIC_EASTER)
                 || (day.year() <= 2023 && easter_offset(day, &[GREAT_PRAYER_DAY]))
         }
         "DE" => {

@@ -51,7 +51,8 @@ pub fn list_recipients(
     request: proto::ListRecipientsRequest,
     _: &Limits,
 ) -> Result<RecipientsQuestion, Error> {
-    let mut violations = Violations::default();
+    // Destructured whole (here and in `check_input`), so that a field added to the message
+    // does not compile until it is parsed.
     let proto::ListRecipientsRequest {
         organisation,
         purpose,
@@ -63,22 +64,19 @@ pub fn list_recipients(
         satisfied_conditions,
         include_denied,
     } = request;
-    let (question, _) = question(
-        Asked {
-            organisation,
-            purpose,
-            category,
-            recipient: None,
-            subject,
-            at,
-            collected_at,
-            min_revision,
-            satisfied_conditions,
-        },
-        &|name| Cow::Borrowed(name),
-        &mut violations,
-    );
-    violations.finish(|| {
+    let asked = Asked {
+        organisation,
+        purpose,
+        category,
+        recipient: None,
+        subject,
+        at,
+        collected_at,
+        min_revision,
+        satisfied_conditions,
+    };
+    parse_all(|violations| {
+        let (question, _) = question(asked, &|name| Cow::Borrowed(name), violations);
         Some(RecipientsQuestion {
             question: question?,
             include_denied,

@@ -99,14 +99,15 @@ pub fn record_objection(
     _: &Limits,
 ) -> Result<ObjectionRecord, Error> {
     parse_all(|violations| {
-        let of = subject_of(violations, request.organisation, request.subject);
-        let target = objection_target(violations, request.direct_marketing, request.purpose);
+        let objection = objection_of(
+            violations,
+            (request.organisation, request.subject),
+            request.direct_marketing,
+            request.purpose,
+        );
         let at = violations.timestamp("at", request.at.as_ref());
-        Some(ObjectionRecord {
-            of: of?,
-            target: target?,
-            at,
-        })
+        let (of, target) = objection?;
+        Some(ObjectionRecord { of, target, at })
     })
 }
 
@@ -115,12 +116,13 @@ pub fn withdraw_objection(
     _: &Limits,
 ) -> Result<ObjectionWithdrawal, Error> {
     parse_all(|violations| {
-        let of = subject_of(violations, request.organisation, request.subject);
-        let target = objection_target(violations, request.direct_marketing, request.purpose);
-        Some(ObjectionWithdrawal {
-            of: of?,
-            target: target?,
-        })
+        let (of, target) = objection_of(
+            violations,
+            (request.organisation, request.subject),
+            request.direct_marketing,
+            request.purpose,
+        )?;
+        Some(ObjectionWithdrawal { of, target })
     })
 }
 
@@ -174,6 +176,18 @@ pub fn get_subject_state(
     _: &Limits,
 ) -> Result<SubjectOf, Error> {
     parse_all(|violations| subject_of(violations, request.organisation, request.subject))
+}
+
+/// A subject's objection: whose, and to what.
+fn objection_of(
+    violations: &mut Violations,
+    (organisation, subject): (String, String),
+    direct_marketing: bool,
+    purpose: String,
+) -> Option<(SubjectOf, ObjectionTarget)> {
+    let of = subject_of(violations, organisation, subject);
+    let target = objection_target(violations, direct_marketing, purpose);
+    Some((of?, target?))
 }
 
 /// What an objection is to: exactly one of direct marketing or a purpose.
