@@ -55,7 +55,7 @@ pub mod names;
 pub mod policy;
 pub mod pseudonym;
 pub mod rights;
-pub mod rights_plan;
+pub(crate) mod rights_plan;
 pub mod subject;
 pub mod taxonomy;
 

@@ -2,7 +2,7 @@
 //! answer. Every error goes through the one mapping in `status`.
 
 mod bench;
-pub mod codec;
+pub(crate) mod codec;
 mod decision;
 pub mod encode;
 mod gate;

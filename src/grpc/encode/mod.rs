@@ -2,8 +2,8 @@
 
 pub mod decision;
 pub mod registry;
-pub mod rights;
-pub mod subject;
+pub(crate) mod rights;
+pub(crate) mod subject;
 
 use crate::{domain::policy::Contact, proto};
 
