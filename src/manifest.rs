@@ -15,7 +15,7 @@ use crate::domain::{
     geo::{self, Territory},
     names::{
         CategoryKey, ConditionId, NameError, OrganisationId, PurposeId, REGISTRY_ID_RULE,
-        RecipientId,
+        RecipientId, is_registry_id,
     },
     policy::{
         Agreement, Contact, CustomCategory, Engagement, EngagementCondition, LegalBasis, Mechanism,
@@ -128,6 +128,18 @@ pub fn parse(text: &str, max_bytes: usize) -> Result<Parsed, ManifestError> {
     Validator::default().validate(document)
 }
 
+/// An entry of a list by its position and, when it has a well-formed id or key, by that too
+/// (`recipients[5] (klaviyo)`): a reader finds the entry by the name they gave it, not by
+/// counting. Only well-formed names are shown, so a message never repeats a malformed one
+/// in its path.
+fn entry(list: &str, index: usize, name: &str) -> String {
+    if is_registry_id(name) || name.parse::<CategoryKey>().is_ok() {
+        format!("{list}[{index}] ({name})")
+    } else {
+        format!("{list}[{index}]")
+    }
+}
+
 fn control_message(control: char) -> String {
     format!(
         "contains the control character U+{:04X}; text may hold tabs and line breaks, no other control characters",
@@ -150,7 +162,13 @@ fn controls_in(value: &serde_json::Value, path: &mut String, found: &mut Vec<Vio
         serde_json::Value::Array(items) => {
             for (index, item) in items.iter().enumerate() {
                 let length = path.len();
-                path.push_str(&format!("[{index}]"));
+                let name = ["id", "key"]
+                    .iter()
+                    .find_map(|field| item.get(field)?.as_str())
+                    .unwrap_or_default();
+                let named = entry(path, index, name);
+                path.clear();
+                path.push_str(&named);
                 controls_in(item, path, found);
                 path.truncate(length);
             }
@@ -526,7 +544,7 @@ impl Validator {
                 .position(|recipient| recipient.id == organisation.id)
         {
             self.fail(
-                format!("recipients[{index}].id"),
+                format!("{}.id", entry("recipients", index, &organisation.id)),
                 "a recipient cannot have the organisation's own id, which Check reads as processing in-house",
             );
         }
@@ -624,7 +642,7 @@ impl Validator {
         // Keys first, so that a category may name a parent declared after it.
         let mut declared = HashSet::new();
         for (index, doc) in docs.iter().enumerate() {
-            let path = format!("categories[{index}].key");
+            let path = format!("{}.key", entry("categories", index, &doc.key));
             if doc.key.parse::<CategoryKey>().is_err() {
                 self.fail(
                     path,
@@ -645,7 +663,7 @@ impl Validator {
         }
         let mut categories = Vec::with_capacity(docs.len());
         for (index, doc) in docs.into_iter().enumerate() {
-            let path = format!("categories[{index}]");
+            let path = entry("categories", index, &doc.key);
             if let Some(parent) = taxonomy::parent_key(&doc.key)
                 && taxonomy::builtin(parent).is_none()
                 && !declared.contains(parent)
@@ -699,12 +717,10 @@ impl Validator {
     ) -> Vec<(Recipient, usize)> {
         let mut ids = HashMap::new();
         for (index, doc) in docs.iter().enumerate() {
-            self.id::<RecipientId>(format!("recipients[{index}].id"), &doc.id, "recipient");
+            let path = format!("{}.id", entry("recipients", index, &doc.id));
+            self.id::<RecipientId>(path.clone(), &doc.id, "recipient");
             if ids.insert(doc.id.clone(), index).is_some() {
-                self.fail(
-                    format!("recipients[{index}].id"),
-                    format!("recipient {:?} is declared twice", doc.id),
-                );
+                self.fail(path, format!("recipient {:?} is declared twice", doc.id));
             }
         }
         let kinds: HashMap<&str, Option<RecipientKind>> = docs
@@ -713,7 +729,7 @@ impl Validator {
             .collect();
         let mut recipients = Vec::with_capacity(docs.len());
         for (index, doc) in docs.iter().enumerate() {
-            let path = format!("recipients[{index}]");
+            let path = entry("recipients", index, &doc.id);
             self.text(format!("{path}.name"), &doc.name, MAX_NAME_LEN, true);
             self.text(format!("{path}.source"), &doc.source, MAX_TEXT_LEN, true);
             let kind = self.spelled::<RecipientKind>(format!("{path}.kind"), &doc.kind);
@@ -1012,7 +1028,7 @@ impl Validator {
         let mut ids = HashSet::new();
         let mut purposes = Vec::with_capacity(docs.len());
         for (index, doc) in docs.into_iter().enumerate() {
-            let path = format!("purposes[{index}]");
+            let path = entry("purposes", index, &doc.id);
             self.id::<PurposeId>(format!("{path}.id"), &doc.id, "purpose");
             if !ids.insert(doc.id.clone()) {
                 self.fail(
@@ -1117,7 +1133,8 @@ impl Validator {
             let mut engagements = Vec::with_capacity(doc.recipients.len());
             let mut engaged = HashSet::new();
             for (position, engagement) in doc.recipients.iter().enumerate() {
-                let engagement_path = format!("{path}.recipients[{position}]");
+                let engagement_path =
+                    entry(&format!("{path}.recipients"), position, &engagement.id);
                 if !recipients
                     .iter()
                     .any(|(recipient, _)| recipient.id == engagement.id)
@@ -1317,7 +1334,29 @@ purposes:
         );
         assert_eq!(
             violations(&text),
-            [r#"purposes[0].recipients[0]: unknown recipient "onesgnal""#]
+            [
+                r#"purposes[0] (notifications).recipients[0] (onesgnal): unknown recipient "onesgnal""#
+            ]
+        );
+    }
+
+    #[test]
+    fn an_entry_is_named_by_its_id_when_it_has_a_well_formed_one() {
+        assert_eq!(entry("recipients", 5, "klaviyo"), "recipients[5] (klaviyo)");
+        assert_eq!(
+            entry("categories", 0, "user.contact.email"),
+            "categories[0] (user.contact.email)"
+        );
+        // A malformed name is not repeated in the path; its own violation quotes it.
+        for malformed in ["", "Klaviyo", "a b", "x)"] {
+            assert_eq!(entry("recipients", 5, malformed), "recipients[5]");
+        }
+        let text = MINIMAL.replace("id: onesignal", "id: OneSignal");
+        let found = violations(&text);
+        assert!(
+            found.iter().any(|violation| violation
+                .starts_with("recipients[0].id: recipient id \"OneSignal\" must be")),
+            "{found:?}"
         );
     }
 
@@ -1331,9 +1370,9 @@ purposes:
         let found = violations(&text);
         for expected in [
             "organisation.country: \"Latvia\" is not an ISO 3166-1 alpha-2 country code",
-            "recipients[0].locations[1]: \"XX\" is not an ISO 3166-1 alpha-2 country code",
-            "recipients[0].safeguards[0].module: SCC module 7 does not exist",
-            "purposes[0].categories[0]: unknown category \"user.devices\"",
+            "recipients[0] (onesignal).locations[1]: \"XX\" is not an ISO 3166-1 alpha-2 country code",
+            "recipients[0] (onesignal).safeguards[0].module: SCC module 7 does not exist",
+            "purposes[0] (notifications).categories[0]: unknown category \"user.devices\"",
         ] {
             assert!(
                 found
@@ -1372,7 +1411,7 @@ purposes:
         );
         assert_eq!(
             violations(&unknown),
-            [r#"recipients[0].parent: unknown recipient "aws""#]
+            [r#"recipients[0] (onesignal).parent: unknown recipient "aws""#]
         );
         let looping = MINIMAL.replace(
             "kind: subprocessor\n",
@@ -1403,7 +1442,7 @@ purposes:
         assert_eq!(
             violations(&chain_of(MAX_PARENT_CHAIN + 1)),
             [format!(
-                "recipients[0].parent: recipient \"s0\" sits {} levels below its processor; a chain of subprocessors may be at most {MAX_PARENT_CHAIN} deep",
+                "recipients[0] (s0).parent: recipient \"s0\" sits {} levels below its processor; a chain of subprocessors may be at most {MAX_PARENT_CHAIN} deep",
                 MAX_PARENT_CHAIN + 1
             )]
         );
@@ -1440,17 +1479,16 @@ purposes:
         assert_eq!(
             violations(&escaped),
             [
-                "recipients[0].name: contains the control character U+0000; text may hold tabs and line breaks, no other control characters"
+                "recipients[0] (onesignal).name: contains the control character U+0000; text may hold tabs and line breaks, no other control characters"
             ]
         );
         let bell = MINIMAL.replace(
             "source: list row 4\npurposes",
             "source: \"row\\a\"\npurposes",
         );
-        assert!(
-            violations(&bell)[0]
-                .starts_with("recipients[0].source: contains the control character U+0007")
-        );
+        assert!(violations(&bell)[0].starts_with(
+            "recipients[0] (onesignal).source: contains the control character U+0007"
+        ));
         let raw = MINIMAL.replace("name: OneSignal", "name: One\u{1}Signal");
         assert!(
             violations(&raw)[0]

@@ -292,7 +292,7 @@ async fn bad_manifests_are_refused_and_write_nothing() {
         (
             "unknown parent",
             unknown_parent,
-            r#"recipients[2].parent: unknown recipient "cloud-host""#,
+            r#"recipients[2] (courier).parent: unknown recipient "cloud-host""#,
         ),
         ("tag bomb", "version: !!binary AAAA\n".into(), "line 1"),
     ];

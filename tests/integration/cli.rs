@@ -87,7 +87,9 @@ async fn apply_straight_into_a_database_and_through_a_server() {
     assert!(!refused.status.success());
     let stderr = text(&refused.stderr);
     assert!(
-        stderr.contains(r#"manifest: purposes[0].recipients[0]: unknown recipient "ghost""#),
+        stderr.contains(
+            r#"manifest: purposes[0] (a).recipients[0] (ghost): unknown recipient "ghost""#
+        ),
         "{stderr}"
     );
 }

@@ -119,14 +119,16 @@ async fn an_invalid_manifest_names_every_problem_and_writes_nothing() {
         .collect();
     assert!(
         violations.contains(
-            &r#"manifest: purposes[1].recipients[0]: unknown recipient "mailre""#.to_owned()
+            &r#"manifest: purposes[1] (newsletter).recipients[0] (mailre): unknown recipient "mailre""#
+                .to_owned()
         ),
         "{violations:?}"
     );
     assert!(
         violations
             .iter()
-            .any(|violation| violation.starts_with("manifest: recipients[2].locations[2]:")),
+            .any(|violation| violation
+                .starts_with("manifest: recipients[2] (courier).locations[2]:")),
         "{violations:?}"
     );
     assert_eq!(revisions(&app, "example-shop").await, [1]);
