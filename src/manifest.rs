@@ -19,8 +19,8 @@ use crate::domain::{
     },
     policy::{
         Agreement, Contact, CustomCategory, Engagement, EngagementCondition, LegalBasis, Mechanism,
-        Organisation, OrganisationRole, Period, Purpose, Recipient, RecipientKind, RecipientStatus,
-        Registry, RetentionEvent, RetentionRule, Safeguard, SpecialCondition,
+        MinimumAge, Organisation, OrganisationRole, Period, Purpose, Recipient, RecipientKind,
+        RecipientStatus, Registry, RetentionEvent, RetentionRule, Safeguard, SpecialCondition,
     },
     taxonomy::{self, Sensitivity},
 };
@@ -31,6 +31,8 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const DEFAULT_MAX_BYTES: usize = 1024 * 1024;
 
 const MAX_NAME_LEN: usize = 300;
+/// Oldest minimum age a service may set: beyond it a "minimum age" is no longer about minors.
+const MAX_MINIMUM_AGE: u8 = 25;
 const MAX_TEXT_LEN: usize = 4000;
 /// Most problems reported for one manifest; the rest are summarised.
 const MAX_VIOLATIONS: usize = 100;
@@ -236,6 +238,14 @@ struct OrganisationDoc {
     dpo: Option<ContactDoc>,
     #[serde(default)]
     rights: RightsDoc,
+    minimum_age: Option<MinimumAgeDoc>,
+    source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MinimumAgeDoc {
+    years: u32,
     source: String,
 }
 
@@ -626,6 +636,27 @@ impl Validator {
                 MAX_TEXT_LEN,
             ),
         });
+        let minimum_age = doc.minimum_age.and_then(|minimum| {
+            self.text(
+                "organisation.minimum_age.source".into(),
+                &minimum.source,
+                MAX_TEXT_LEN,
+                true,
+            );
+            match u8::try_from(minimum.years) {
+                Ok(years @ 1..=MAX_MINIMUM_AGE) => Some(MinimumAge {
+                    years,
+                    source: minimum.source.trim().to_owned(),
+                }),
+                _ => {
+                    self.fail(
+                        "organisation.minimum_age.years",
+                        format!("must be a whole number of years from 1 to {MAX_MINIMUM_AGE}"),
+                    );
+                    None
+                }
+            }
+        });
         Some(Organisation {
             id: doc.id,
             legal_name: doc.legal_name.trim().to_owned(),
@@ -634,6 +665,7 @@ impl Validator {
             role: role?,
             dpo,
             clock_waits_for_identity: doc.rights.clock_waits_for_identity,
+            minimum_age,
             source: doc.source.trim().to_owned(),
         })
     }
@@ -1337,6 +1369,39 @@ purposes:
             [
                 r#"purposes[0] (notifications).recipients[0] (onesgnal): unknown recipient "onesgnal""#
             ]
+        );
+    }
+
+    #[test]
+    fn a_minimum_age_is_a_plausible_age_with_its_clause() {
+        let with = |minimum: &str| {
+            MINIMAL.replace(
+                "  role: processor\n",
+                &format!("  role: processor\n  minimum_age: {minimum}\n"),
+            )
+        };
+        let parsed = parse(
+            &with("{years: 18, source: \"terms §2.10\"}"),
+            DEFAULT_MAX_BYTES,
+        )
+        .expect("valid");
+        assert_eq!(
+            parsed.registry.organisation.minimum_age,
+            Some(MinimumAge {
+                years: 18,
+                source: "terms §2.10".into()
+            })
+        );
+        for years in [0, 26, 300] {
+            assert_eq!(
+                violations(&with(&format!("{{years: {years}, source: x}}"))),
+                ["organisation.minimum_age.years: must be a whole number of years from 1 to 25"],
+                "{years}"
+            );
+        }
+        assert_eq!(
+            violations(&with("{years: 18, source: \" \"}")),
+            ["organisation.minimum_age.source: must not be empty"]
         );
     }
 

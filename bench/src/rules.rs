@@ -323,6 +323,7 @@ impl RuleSet {
             role: OrganisationRole::Controller,
             dpo: None,
             clock_waits_for_identity: false,
+            minimum_age: None,
             source: source("organisation"),
         };
         let categories = self

@@ -71,6 +71,8 @@ const KEYS: &[&str] = &[
     "address",
     "rights",
     "clock_waits_for_identity",
+    "minimum_age",
+    "years",
     "source",
     "categories",
     "key",

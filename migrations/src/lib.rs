@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_registry;
 mod m20261123_000002_subjects_and_rights;
 mod m20261203_000003_audit;
+mod m20261204_000004_minimum_age;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_registry::Migration),
             Box::new(m20261123_000002_subjects_and_rights::Migration),
             Box::new(m20261203_000003_audit::Migration),
+            Box::new(m20261204_000004_minimum_age::Migration),
         ]
     }
 }

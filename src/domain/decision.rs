@@ -71,6 +71,7 @@ macro_rules! with_reason_codes {
             ConsentMissing => "CONSENT_MISSING",
             ConsentWithdrawn => "CONSENT_WITHDRAWN",
             BelowConsentAge => "BELOW_CONSENT_AGE",
+            BelowServiceAge => "BELOW_SERVICE_AGE",
             ObjectionActive => "OBJECTION_ACTIVE",
             RestrictionActive => "RESTRICTION_ACTIVE",
             ErasureRequested => "ERASURE_REQUESTED",
@@ -139,6 +140,7 @@ impl ReasonCode {
             | ConsentMissing
             | ConsentWithdrawn
             | BelowConsentAge
+            | BelowServiceAge
             | ObjectionActive
             | RestrictionActive
             | ErasureRequested
@@ -243,6 +245,13 @@ pub enum Reason {
         age: i16,
         threshold: u8,
         country: Territory,
+    },
+    /// The organisation serves no one under `minimum` and processes nobody's data below it,
+    /// whatever the purpose.
+    BelowServiceAge {
+        age: i16,
+        minimum: u8,
+        source: Arc<str>,
     },
     ObjectionActive {
         purpose: Arc<str>,
@@ -441,6 +450,7 @@ impl Reason {
             Reason::ConsentMissing { .. } => ReasonCode::ConsentMissing,
             Reason::ConsentWithdrawn { .. } => ReasonCode::ConsentWithdrawn,
             Reason::BelowConsentAge { .. } => ReasonCode::BelowConsentAge,
+            Reason::BelowServiceAge { .. } => ReasonCode::BelowServiceAge,
             Reason::ObjectionActive { .. } => ReasonCode::ObjectionActive,
             Reason::RestrictionActive { .. } => ReasonCode::RestrictionActive,
             Reason::ErasureRequested { .. } => ReasonCode::ErasureRequested,
@@ -499,6 +509,7 @@ impl Reason {
             Reason::ConsentMissing { .. } | Reason::ConsentGiven { .. } => "Art. 6(1)(a)",
             Reason::ConsentWithdrawn { .. } => "Art. 7(3)",
             Reason::BelowConsentAge { .. } | Reason::ParentalConsent { .. } => "Art. 8(1)",
+            Reason::BelowServiceAge { .. } => "Art. 5(1)(b)",
             Reason::ObjectionActive {
                 direct_marketing: true,
                 ..
@@ -561,6 +572,7 @@ impl Reason {
             | Reason::SubprocessorNotAuthorised { source, .. }
             | Reason::TransferWithoutSafeguard { source, .. }
             | Reason::RetentionExpired { source, .. }
+            | Reason::BelowServiceAge { source, .. }
             | Reason::LegalBasis { source, .. }
             | Reason::SpecialCategoryCondition { source, .. }
             | Reason::ProcessingAgreement { source, .. }
@@ -702,6 +714,9 @@ impl Reason {
                 country,
             } => format!(
                 "purpose {purpose:?} rests on consent and the subject may be {age}, below the age of {threshold} set in {country}, with no parental consent recorded"
+            ),
+            Reason::BelowServiceAge { age, minimum, .. } => format!(
+                "the organisation processes no personal data of anyone under {minimum}, and the subject may be {age}"
             ),
             Reason::ObjectionActive {
                 purpose,

@@ -840,6 +840,19 @@ impl CompiledPolicy {
         at: Timestamp,
         reasons: &mut Vec<Reason>,
     ) {
+        // The organisation's own floor, for every purpose; unlike the consent age it does not
+        // yield to a parent's consent. A subject whose birth is not recorded is not held to
+        // be under it, as the consent age is not.
+        if let Some(minimum) = &self.registry.organisation.minimum_age
+            && let Some(age) = subject.youngest_age_at(at)
+            && age < i16::from(minimum.years)
+        {
+            reasons.push(Reason::BelowServiceAge {
+                age,
+                minimum: minimum.years,
+                source: minimum.source.as_str().into(),
+            });
+        }
         let needs_consent = purpose.basis == Some(LegalBasis::Consent)
             || purpose.special_condition == Some(SpecialCondition::ExplicitConsent);
         if needs_consent {

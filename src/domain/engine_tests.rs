@@ -24,6 +24,7 @@ organisation:
   legal_name: ACME SIA
   country: LV
   role: controller
+  minimum_age: {years: 10, source: fixture §1a}
   source: fixture §1
 categories:
   - key: user.special.health.vaccination
@@ -775,6 +776,40 @@ fn cases() -> Vec<Case> {
                 "eu-host",
                 Allow,
                 &[ParentalConsent],
+            )
+        },
+        Case {
+            subject: Some(SubjectState {
+                birth: Some(Birth::Year(2019)),
+                ..subject()
+            }),
+            ..case(
+                "below the organisation's minimum age, whatever the purpose",
+                "service",
+                "user.contact.email",
+                "eu-host",
+                Deny,
+                &[BelowServiceAge],
+            )
+        },
+        Case {
+            subject: Some(SubjectState {
+                birth: Some(Birth::Year(2019)),
+                consents: vec![consent(
+                    "newsletter",
+                    ConsentAction::Grant,
+                    "2026-01-01T00:00:00Z",
+                    true,
+                )],
+                ..subject()
+            }),
+            ..case(
+                "a parent's consent does not lift the minimum age",
+                "newsletter",
+                "user.contact.email",
+                "eu-host",
+                Deny,
+                &[BelowServiceAge, ParentalConsent],
             )
         },
         Case {

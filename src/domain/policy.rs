@@ -99,6 +99,16 @@ pub struct Organisation {
     /// Whether the Art. 12(3) clock of a rights request waits for proof of the requester's
     /// identity (starting on the day it arrives) rather than running from receipt.
     pub clock_waits_for_identity: bool,
+    /// The age below which the organisation processes nobody's data, if its documents set
+    /// one (a service for adults only).
+    pub minimum_age: Option<MinimumAge>,
+    pub source: String,
+}
+
+/// The youngest age an organisation serves, with the clause that says so.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MinimumAge {
+    pub years: u8,
     pub source: String,
 }
 

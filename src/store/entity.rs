@@ -62,6 +62,9 @@ pub mod organisation_profile {
         #[sea_orm(column_type = "Text")]
         pub source: String,
         pub clock_waits_for_identity: bool,
+        pub minimum_age: Option<i16>,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub minimum_age_source: Option<String>,
     }
 
     impl ActiveModelBehavior for ActiveModel {}

@@ -18,7 +18,7 @@ use crate::domain::{
     audit,
     geo::Territory,
     policy::{
-        Agreement, Contact, CustomCategory, Engagement, EngagementCondition, Mechanism,
+        Agreement, Contact, CustomCategory, Engagement, EngagementCondition, Mechanism, MinimumAge,
         Organisation, Period, Purpose, Recipient, RecipientStatus, Registry, RetentionRule,
         Safeguard,
     },
@@ -279,6 +279,15 @@ impl Rows {
             role: parse("role", &row.role)?,
             dpo: (dpo != Contact::default()).then_some(dpo),
             clock_waits_for_identity: row.clock_waits_for_identity,
+            minimum_age: match (row.minimum_age, &row.minimum_age_source) {
+                (None, None) => None,
+                (Some(years), Some(source)) => Some(MinimumAge {
+                    years: u8::try_from(years)
+                        .map_err(|_| corrupt("minimum age", &years.to_string()))?,
+                    source: source.clone(),
+                }),
+                _ => return Err(corrupt("minimum age", "an age without its source")),
+            },
             source: row.source.clone(),
         })
     }
@@ -859,6 +868,14 @@ async fn insert_profile(
         dpo_phone: Set(dpo.phone),
         dpo_address: Set(dpo.address),
         clock_waits_for_identity: Set(organisation.clock_waits_for_identity),
+        minimum_age: Set(organisation
+            .minimum_age
+            .as_ref()
+            .map(|minimum| i16::from(minimum.years))),
+        minimum_age_source: Set(organisation
+            .minimum_age
+            .as_ref()
+            .map(|minimum| minimum.source.clone())),
         source: Set(organisation.source.clone()),
         ..Default::default()
     }

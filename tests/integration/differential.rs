@@ -16,8 +16,8 @@ use purposed::domain::{
     geo::Territory,
     policy::{
         Agreement, CustomCategory, Engagement, EngagementCondition, LegalBasis, Mechanism,
-        Organisation, OrganisationRole, Period, Purpose, Recipient, RecipientKind, RecipientStatus,
-        Registry, RetentionEvent, RetentionRule, Safeguard, SpecialCondition,
+        MinimumAge, Organisation, OrganisationRole, Period, Purpose, Recipient, RecipientKind,
+        RecipientStatus, Registry, RetentionEvent, RetentionRule, Safeguard, SpecialCondition,
     },
     subject::{
         Birth, ConsentAction, ConsentEvent, Erasure, Objection, ObjectionScope, Restriction,
@@ -418,6 +418,10 @@ fn registry(random: &mut Random) -> World {
                 role,
                 dpo: None,
                 clock_waits_for_identity: false,
+                minimum_age: random.some(20, |random| MinimumAge {
+                    years: 13 + random.below(9) as u8,
+                    source: "generated".into(),
+                }),
                 source: "generated".into(),
             },
             categories,
@@ -689,6 +693,22 @@ fn reference(
                 }
             }
             Some(subject) => {
+                let age = match subject.birth {
+                    None => None,
+                    Some(Birth::Year(year)) => Some(day.year() - year - 1),
+                    Some(Birth::Date(born)) => {
+                        let mut age = day.year() - born.year();
+                        if (day.month(), day.day()) < (born.month(), born.day()) {
+                            age -= 1;
+                        }
+                        Some(age)
+                    }
+                };
+                if let Some(minimum) = &registry.organisation.minimum_age
+                    && age.is_some_and(|age| age < i16::from(minimum.years))
+                {
+                    denies.insert(C::BelowServiceAge);
+                }
                 if consent_based {
                     let mut latest: Option<&ConsentEvent> = None;
                     for event in &subject.consents {
@@ -707,18 +727,6 @@ fn reference(
                             denies.insert(C::ConsentWithdrawn);
                         }
                         Some(event) => {
-                            let today = day;
-                            let age = match subject.birth {
-                                None => None,
-                                Some(Birth::Year(year)) => Some(today.year() - year - 1),
-                                Some(Birth::Date(born)) => {
-                                    let mut age = today.year() - born.year();
-                                    if (today.month(), today.day()) < (born.month(), born.day()) {
-                                        age -= 1;
-                                    }
-                                    Some(age)
-                                }
-                            };
                             if age.is_some_and(|age| {
                                 age < consent_age(registry.organisation.country.code())
                             }) && !event.parental

@@ -425,3 +425,73 @@ async fn subject_calls_refuse_bad_input() {
         .expect_err("both");
     assert_eq!(both.code(), Code::InvalidArgument);
 }
+
+/// Sendberry collects no data of anyone under 18 (002 §2.10): a consenting 16-year-old is
+/// denied targeted advertising, with or without a parent's consent, and so is every other
+/// purpose; a subject whose birth is not recorded is judged on consent alone.
+#[tokio::test]
+async fn sendberry_serves_no_one_under_eighteen_whatever_the_purpose() {
+    let app = support::spawn_demo().await;
+    let sixteen = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .year()
+        - 16;
+    let sendberry = |subject: &str, purpose: &str, category: &str, recipient: &str| CheckRequest {
+        organisation: "sendberry".into(),
+        purpose: purpose.into(),
+        category: category.into(),
+        recipient: recipient.into(),
+        subject: Some(subject.into()),
+        ..Default::default()
+    };
+    for (subject, birth_year) in [
+        ("teen@example.lv", Some(sixteen)),
+        ("adult@example.lv", None),
+    ] {
+        if let Some(year) = birth_year {
+            app.subjects()
+                .set_birth(SetBirthRequest {
+                    organisation: "sendberry".into(),
+                    subject: subject.into(),
+                    birth_year: i32::from(year),
+                    ..Default::default()
+                })
+                .await
+                .expect("birth");
+        }
+        app.subjects()
+            .record_consent(RecordConsentRequest {
+                organisation: "sendberry".into(),
+                subject: subject.into(),
+                purpose: "advertising".into(),
+                action: ConsentAction::Grant as i32,
+                source: "cookie banner".into(),
+                parental: birth_year.is_some(),
+                ..Default::default()
+            })
+            .await
+            .expect("consent");
+    }
+    let advertising = |subject| {
+        sendberry(
+            subject,
+            "advertising",
+            "user.online.cookies",
+            "advertising-networks",
+        )
+    };
+    let teen = check(&app, advertising("teen@example.lv")).await;
+    assert_eq!(teen.decision(), Decision::Deny);
+    assert!(codes(&teen).contains(&ReasonCode::BelowServiceAge));
+    let reason = teen
+        .reasons
+        .iter()
+        .find(|reason| reason.code() == ReasonCode::BelowServiceAge)
+        .expect("the reason");
+    assert!(reason.source.contains("002 §2.10"), "{}", reason.source);
+    assert!(!reason.message.contains("teen@"), "{}", reason.message);
+
+    let adult = check(&app, advertising("adult@example.lv")).await;
+    assert_eq!(adult.decision(), Decision::Allow, "{:?}", codes(&adult));
+    assert!(!codes(&adult).contains(&ReasonCode::BelowServiceAge));
+}

@@ -51,6 +51,15 @@ pub fn organisation(organisation: &Organisation, info: &RevisionInfo) -> proto::
         role: wire::organisation_role(organisation.role).into(),
         dpo: organisation.dpo.as_ref().map(contact),
         source: organisation.source.clone(),
+        minimum_age: organisation
+            .minimum_age
+            .as_ref()
+            .map_or(0, |minimum| u32::from(minimum.years)),
+        minimum_age_source: organisation
+            .minimum_age
+            .as_ref()
+            .map(|minimum| minimum.source.clone())
+            .unwrap_or_default(),
         revision: info.number,
         applied_at: Some(wire::timestamp(info.applied_at)),
     }
