@@ -381,7 +381,7 @@ pub const DEFAULT_TAXONOMY: &[BuiltinCategory] = &[
     special(
         "user.special",
         "Special categories of personal data (Art. 9(1))",
-        "pd:SpecialCategoryPersonalData",
+        "dpv:SpecialCategoryPersonalData",
     ),
     special(
         "user.special.racial_ethnic_origin",
@@ -754,6 +754,8 @@ mod tests {
             ("-", "pd:EmploymentHistory", "user.professional.employment"),
             ("-", "pd:Opinion", "user.communication.feedback"),
             ("-", "pd:Interest", "user.preferences.interests"),
+            // DPV core, not DPV-PD, defines the special categories.
+            ("-", "dpv:SpecialCategoryPersonalData", "user.special"),
         ];
         for &(source, dpv, key) in COVERAGE {
             let category = builtin(key).unwrap_or_else(|| panic!("{source} -> {key}: no such key"));
