@@ -69,6 +69,17 @@ pub const DEFAULT_TAXONOMY: &[BuiltinCategory] = &[
         "National identification number or official ID",
         "pd:OfficialID",
     ),
+    ordinary(
+        "user.identity.national_id.passport",
+        "Passport",
+        "pd:Passport",
+    ),
+    // DPV-PD has no driving-licence term: its parent pd:OfficialID.
+    ordinary(
+        "user.identity.national_id.drivers_licence",
+        "Driving licence",
+        "pd:OfficialID",
+    ),
     ordinary("user.identity.birth_date", "Date of birth", "pd:BirthDate"),
     ordinary("user.identity.age", "Age or age range", "pd:Age"),
     ordinary("user.identity.gender", "Gender", "pd:Gender"),
@@ -76,6 +87,30 @@ pub const DEFAULT_TAXONOMY: &[BuiltinCategory] = &[
         "user.identity.nationality",
         "Nationality or citizenship",
         "pd:Nationality",
+    ),
+    // "Vehical" is DPV-PD's own spelling of the term.
+    ordinary(
+        "user.identity.vehicle_registration",
+        "Vehicle registration and licence plate",
+        "pd:VehicalLicenseRegistration",
+    ),
+    // Age, gender and date of birth predate this key and stay under user.identity.
+    ordinary("user.demographic", "Demographic data", "pd:Demographic"),
+    ordinary(
+        "user.demographic.language",
+        "Spoken or preferred language",
+        "pd:Language",
+    ),
+    ordinary(
+        "user.demographic.marital_status",
+        "Marital status",
+        "pd:MaritalStatus",
+    ),
+    ordinary("user.family", "Family and relationships", "pd:Family"),
+    ordinary(
+        "user.family.children",
+        "The subject's children and their details",
+        "pd:Offspring",
     ),
     ordinary("user.contact", "Contact data", "pd:Contact"),
     ordinary("user.contact.email", "E-mail address", "pd:EmailAddress"),
@@ -117,8 +152,19 @@ pub const DEFAULT_TAXONOMY: &[BuiltinCategory] = &[
         "pd:BankAccount",
     ),
     ordinary(
+        "user.financial.payments",
+        "Payment transactions and their status",
+        "pd:Transaction",
+    ),
+    ordinary(
         "user.financial.billing",
         "Billing details and invoices",
+        "pd:Transaction",
+    ),
+    // DPV-PD has no invoice term: pd:Transaction, as for billing.
+    ordinary(
+        "user.financial.billing.invoices",
+        "Invoices and receipts",
         "pd:Transaction",
     ),
     ordinary(
@@ -136,6 +182,11 @@ pub const DEFAULT_TAXONOMY: &[BuiltinCategory] = &[
         "user.transactions.delivery",
         "Delivery details",
         "pd:PhysicalAddress",
+    ),
+    ordinary(
+        "user.transactions.spending_habits",
+        "Purchasing and spending habits",
+        "pd:PurchasesAndSpendingHabit",
     ),
     ordinary(
         "user.communication",
@@ -214,6 +265,30 @@ pub const DEFAULT_TAXONOMY: &[BuiltinCategory] = &[
         "Social media account data",
         "pd:SocialMedia",
     ),
+    // Behaviour observed outside user.online: the usage and browsing keys predate this one and stay
+    // under user.online.
+    ordinary(
+        "user.behaviour",
+        "Observed behaviour and activity",
+        "pd:Behavioral",
+    ),
+    // DPV-PD has no search-history term: its parent pd:Behavioral.
+    ordinary(
+        "user.behaviour.search_history",
+        "Search queries and search history",
+        "pd:Behavioral",
+    ),
+    ordinary(
+        "user.behaviour.media_consumption",
+        "Content viewed, read, watched or listened to",
+        "pd:ServiceConsumptionBehavior",
+    ),
+    // pd:LinkClicked names the clicks; DPV-PD has no term for opens.
+    ordinary(
+        "user.behaviour.engagement",
+        "Opens and clicks of e-mails, notifications and ads",
+        "pd:LinkClicked",
+    ),
     ordinary("user.location", "Location", "pd:Location"),
     ordinary(
         "user.location.approximate",
@@ -224,6 +299,11 @@ pub const DEFAULT_TAXONOMY: &[BuiltinCategory] = &[
         "user.location.precise",
         "Precise location (GPS)",
         "pd:GPSCoordinate",
+    ),
+    ordinary(
+        "user.location.travel_history",
+        "Travel history and destinations",
+        "pd:TravelHistory",
     ),
     ordinary("user.media", "Pictures, video and sound", "pd:Picture"),
     ordinary("user.media.images", "Photographs and images", "pd:Picture"),
@@ -249,6 +329,21 @@ pub const DEFAULT_TAXONOMY: &[BuiltinCategory] = &[
         "pd:EmploymentHistory",
     ),
     ordinary(
+        "user.professional.education",
+        "Education, qualifications and training",
+        "pd:Education",
+    ),
+    ordinary(
+        "user.professional.salary",
+        "Salary and remuneration",
+        "pd:Salary",
+    ),
+    ordinary(
+        "user.professional.performance",
+        "Performance at work and evaluations",
+        "pd:PerformanceAtWork",
+    ),
+    ordinary(
         "user.preferences",
         "Preferences and interests",
         "pd:Preference",
@@ -261,6 +356,11 @@ pub const DEFAULT_TAXONOMY: &[BuiltinCategory] = &[
     ordinary(
         "user.preferences.marketing",
         "Marketing preferences",
+        "pd:PrivacyPreference",
+    ),
+    ordinary(
+        "user.preferences.privacy",
+        "Privacy and consent choices, including cookie consent",
         "pd:PrivacyPreference",
     ),
     ordinary(
@@ -281,7 +381,7 @@ pub const DEFAULT_TAXONOMY: &[BuiltinCategory] = &[
     special(
         "user.special",
         "Special categories of personal data (Art. 9(1))",
-        "pd:SpecialCategoryPersonalData",
+        "dpv:SpecialCategoryPersonalData",
     ),
     special(
         "user.special.racial_ethnic_origin",
@@ -413,6 +513,254 @@ mod tests {
             builtin("user.criminal").unwrap().sensitivity,
             Sensitivity::Criminal
         );
+    }
+
+    /// The concepts of fideslang's data categories (ethyca/fideslang,
+    /// data_files/data_categories.csv, its non-deprecated keys) and of W3C DPV-PD 2.0 that the
+    /// default taxonomy covers, as (fideslang key or "-", DPV term, purposed key): the purposed key
+    /// must exist with that DPV term. Left out on purpose: fideslang's `system.*` (not personal
+    /// data), `user.children.*` (children are a kind of data subject, dpv:Child, not a category),
+    /// the parts of `user.name` and `user.contact.address`, `user.contact.fax_number`,
+    /// `user.device.sensor`/`telemetry` and the children of `user.health` and `user.content`.
+    #[test]
+    fn covers_fideslang_and_dpv_concepts() {
+        const COVERAGE: &[(&str, &str, &str)] = &[
+            // fideslang's top level.
+            ("user", "dpv:PersonalData", "user"),
+            ("user.account", "pd:Authenticating", "user.account"),
+            ("user.authorization", "pd:Authenticating", "user.account"),
+            ("user.behavior", "pd:Behavioral", "user.behaviour"),
+            ("user.biometrics", "pd:Biometric", "user.special.biometric"),
+            ("user.contact", "pd:Contact", "user.contact"),
+            ("user.content", "pd:PersonalDocuments", "user.content"),
+            ("user.criminal_history", "pd:Criminal", "user.criminal"),
+            ("user.demographic", "pd:Demographic", "user.demographic"),
+            ("user.device", "pd:DeviceBased", "user.device"),
+            ("user.financial", "pd:Financial", "user.financial"),
+            (
+                "user.government_id",
+                "pd:OfficialID",
+                "user.identity.national_id",
+            ),
+            ("user.health", "pd:Health", "user.special.health"),
+            ("user.location", "pd:Location", "user.location"),
+            ("user.name", "pd:Name", "user.identity.name"),
+            ("user.payment", "pd:Transaction", "user.financial.payments"),
+            (
+                "user.privacy_preferences",
+                "pd:PrivacyPreference",
+                "user.preferences.privacy",
+            ),
+            (
+                "user.professional_information",
+                "pd:Professional",
+                "user.professional",
+            ),
+            (
+                "user.settings",
+                "pd:PrivacyPreference",
+                "user.account.settings",
+            ),
+            (
+                "user.social_activity",
+                "pd:SocialMedia",
+                "user.online.social_media",
+            ),
+            ("user.unique_id", "pd:Identifier", "user.account.identifier"),
+            // fideslang's second level.
+            (
+                "user.account.username",
+                "pd:Username",
+                "user.identity.username",
+            ),
+            (
+                "user.authorization.credentials",
+                "pd:Password",
+                "user.account.credentials",
+            ),
+            (
+                "user.behavior.browsing_history",
+                "pd:BrowsingBehavior",
+                "user.online.browsing",
+            ),
+            (
+                "user.behavior.media_consumption",
+                "pd:ServiceConsumptionBehavior",
+                "user.behaviour.media_consumption",
+            ),
+            (
+                "user.behavior.purchase_history",
+                "pd:Purchase",
+                "user.transactions.orders",
+            ),
+            (
+                "user.behavior.search_history",
+                "pd:Behavioral",
+                "user.behaviour.search_history",
+            ),
+            (
+                "user.contact.address",
+                "pd:PhysicalAddress",
+                "user.contact.address",
+            ),
+            (
+                "user.contact.email",
+                "pd:EmailAddress",
+                "user.contact.email",
+            ),
+            (
+                "user.contact.phone_number",
+                "pd:TelephoneNumber",
+                "user.contact.phone",
+            ),
+            (
+                "user.contact.social_url",
+                "pd:SocialMedia",
+                "user.online.social_media",
+            ),
+            ("user.content.self_image", "pd:Picture", "user.media.images"),
+            ("user.demographic.age_range", "pd:Age", "user.identity.age"),
+            (
+                "user.demographic.citizenship_or_immigration_status",
+                "pd:Nationality",
+                "user.identity.nationality",
+            ),
+            (
+                "user.demographic.date_of_birth",
+                "pd:BirthDate",
+                "user.identity.birth_date",
+            ),
+            (
+                "user.demographic.gender",
+                "pd:Gender",
+                "user.identity.gender",
+            ),
+            (
+                "user.demographic.language",
+                "pd:Language",
+                "user.demographic.language",
+            ),
+            (
+                "user.demographic.marital_status",
+                "pd:MaritalStatus",
+                "user.demographic.marital_status",
+            ),
+            (
+                "user.demographic.political_opinion",
+                "pd:PoliticalOpinion",
+                "user.special.political_opinions",
+            ),
+            (
+                "user.demographic.profile",
+                "pd:IndividualProfile",
+                "user.profile",
+            ),
+            (
+                "user.demographic.race_ethnicity",
+                "pd:EthnicOrigin",
+                "user.special.racial_ethnic_origin",
+            ),
+            (
+                "user.demographic.religious_belief",
+                "pd:ReligiousBelief",
+                "user.special.beliefs",
+            ),
+            (
+                "user.demographic.sexual_orientation",
+                "pd:Sexual",
+                "user.special.sex_life",
+            ),
+            (
+                "user.demographic.union_membership",
+                "pd:TradeUnionMembership",
+                "user.special.trade_union",
+            ),
+            (
+                "user.device.cookie_id",
+                "pd:Identifier",
+                "user.online.cookies",
+            ),
+            ("user.device.device_id", "pd:UID", "user.device.identifier"),
+            (
+                "user.device.ip_address",
+                "pd:IPAddress",
+                "user.online.ip_address",
+            ),
+            (
+                "user.financial.bank_account",
+                "pd:BankAccount",
+                "user.financial.bank_account",
+            ),
+            (
+                "user.financial.credit_card",
+                "pd:PaymentCardNumber",
+                "user.financial.payment_card",
+            ),
+            (
+                "user.government_id.drivers_license_number",
+                "pd:OfficialID",
+                "user.identity.national_id.drivers_licence",
+            ),
+            (
+                "user.government_id.national_identification_number",
+                "pd:OfficialID",
+                "user.identity.national_id",
+            ),
+            (
+                "user.government_id.passport_number",
+                "pd:Passport",
+                "user.identity.national_id.passport",
+            ),
+            (
+                "user.government_id.vehicle_registration",
+                "pd:VehicalLicenseRegistration",
+                "user.identity.vehicle_registration",
+            ),
+            ("user.health.genetic", "pd:Genetic", "user.special.genetic"),
+            (
+                "user.location.coarse",
+                "pd:Location",
+                "user.location.approximate",
+            ),
+            (
+                "user.location.precise",
+                "pd:GPSCoordinate",
+                "user.location.precise",
+            ),
+            (
+                "user.professional_information.job_title",
+                "pd:Job",
+                "user.professional.employer",
+            ),
+            (
+                "user.professional_information.workplace",
+                "pd:Job",
+                "user.professional.employer",
+            ),
+            // DPV-PD concepts fideslang does not name.
+            ("-", "pd:Transaction", "user.financial.billing.invoices"),
+            (
+                "-",
+                "pd:PurchasesAndSpendingHabit",
+                "user.transactions.spending_habits",
+            ),
+            ("-", "pd:LinkClicked", "user.behaviour.engagement"),
+            ("-", "pd:Family", "user.family"),
+            ("-", "pd:Offspring", "user.family.children"),
+            ("-", "pd:TravelHistory", "user.location.travel_history"),
+            ("-", "pd:Education", "user.professional.education"),
+            ("-", "pd:Salary", "user.professional.salary"),
+            ("-", "pd:PerformanceAtWork", "user.professional.performance"),
+            ("-", "pd:EmploymentHistory", "user.professional.employment"),
+            ("-", "pd:Opinion", "user.communication.feedback"),
+            ("-", "pd:Interest", "user.preferences.interests"),
+            // DPV core, not DPV-PD, defines the special categories.
+            ("-", "dpv:SpecialCategoryPersonalData", "user.special"),
+        ];
+        for &(source, dpv, key) in COVERAGE {
+            let category = builtin(key).unwrap_or_else(|| panic!("{source} -> {key}: no such key"));
+            assert_eq!(category.dpv, dpv, "{source} -> {key}");
+        }
     }
 
     #[test]
