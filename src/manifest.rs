@@ -324,6 +324,7 @@ struct PurposeDoc {
     legal_basis: Option<String>,
     legal_basis_source: Option<String>,
     balancing_test: Option<String>,
+    legitimate_interest: Option<String>,
     special_category_condition: Option<String>,
     criminal_data_authorisation: Option<String>,
     #[serde(default)]
@@ -1085,6 +1086,11 @@ impl Validator {
                 &doc.balancing_test,
                 MAX_TEXT_LEN,
             );
+            let legitimate_interest = self.optional_text(
+                format!("{path}.legitimate_interest"),
+                &doc.legitimate_interest,
+                MAX_TEXT_LEN,
+            );
             let criminal_data_authorisation = self.optional_text(
                 format!("{path}.criminal_data_authorisation"),
                 &doc.criminal_data_authorisation,
@@ -1115,6 +1121,13 @@ impl Validator {
                     "a balancing test belongs to a purpose on legitimate interests",
                 ),
                 _ => {}
+            }
+            if legitimate_interest.is_some() && legal_basis != Some(LegalBasis::LegitimateInterests)
+            {
+                self.fail(
+                    format!("{path}.legitimate_interest"),
+                    "the interest pursued belongs to a purpose on legitimate interests (Art. 6(1)(f))",
+                );
             }
             let special_condition = match doc.special_category_condition.as_deref() {
                 None => None,
@@ -1294,6 +1307,7 @@ impl Validator {
                 description,
                 legal_basis,
                 balancing_test,
+                legitimate_interest,
                 legal_basis_source,
                 special_condition,
                 criminal_data_authorisation,
@@ -1369,6 +1383,28 @@ purposes:
             [
                 r#"purposes[0] (notifications).recipients[0] (onesgnal): unknown recipient "onesgnal""#
             ]
+        );
+    }
+
+    #[test]
+    fn the_interest_pursued_belongs_to_legitimate_interests() {
+        let on = |basis: &str| {
+            MINIMAL.replace(
+                "    legal_basis: controller_instructions\n",
+                &format!("    legal_basis: {basis}\n    legitimate_interest: \"fraud prevention\"\n    balancing_test: LIA-1\n"),
+            )
+        };
+        let parsed = parse(&on("legitimate_interests"), DEFAULT_MAX_BYTES).expect("valid");
+        assert_eq!(
+            parsed.registry.purposes[0].legitimate_interest.as_deref(),
+            Some("fraud prevention")
+        );
+        let refused = violations(&on("contract"));
+        assert!(
+            refused.iter().any(|violation| violation.ends_with(
+                ".legitimate_interest: the interest pursued belongs to a purpose on legitimate interests (Art. 6(1)(f))"
+            )),
+            "{refused:?}"
         );
     }
 

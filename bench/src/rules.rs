@@ -371,6 +371,7 @@ impl RuleSet {
                 description: None,
                 legal_basis: Some(LegalBasis::Contract),
                 balancing_test: None,
+                legitimate_interest: None,
                 legal_basis_source: None,
                 special_condition: None,
                 criminal_data_authorisation: None,

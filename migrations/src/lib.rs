@@ -7,6 +7,7 @@ mod m20261123_000001_registry;
 mod m20261123_000002_subjects_and_rights;
 mod m20261203_000003_audit;
 mod m20261204_000004_minimum_age;
+mod m20261204_000005_legitimate_interest;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_subjects_and_rights::Migration),
             Box::new(m20261203_000003_audit::Migration),
             Box::new(m20261204_000004_minimum_age::Migration),
+            Box::new(m20261204_000005_legitimate_interest::Migration),
         ]
     }
 }

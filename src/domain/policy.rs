@@ -449,6 +449,9 @@ pub struct Purpose {
     pub legal_basis: Option<LegalBasis>,
     /// For legitimate interests: reference to the recorded balancing test.
     pub balancing_test: Option<String>,
+    /// For legitimate interests: the interest pursued, as the notice states it (Art.
+    /// 13(1)(d), 14(2)(b)). Not the balancing test: that weighs it.
+    pub legitimate_interest: Option<String>,
     /// The clause the legal basis came from, where it differs from the purpose's.
     pub legal_basis_source: Option<String>,
     pub special_condition: Option<SpecialCondition>,

@@ -218,6 +218,8 @@ pub mod purpose {
         pub legal_basis_source: Option<String>,
         #[sea_orm(column_type = "Text", nullable)]
         pub balancing_test: Option<String>,
+        #[sea_orm(column_type = "Text", nullable)]
+        pub legitimate_interest: Option<String>,
         pub special_condition: Option<String>,
         #[sea_orm(column_type = "Text", nullable)]
         pub criminal_data_authorisation: Option<String>,

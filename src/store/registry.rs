@@ -402,6 +402,7 @@ impl Rows {
                 .map(|basis| parse("legal basis", basis))
                 .transpose()?,
             balancing_test: row.balancing_test.clone(),
+            legitimate_interest: row.legitimate_interest.clone(),
             legal_basis_source: row.legal_basis_source.clone(),
             special_condition: row
                 .special_condition
@@ -996,6 +997,7 @@ async fn insert_purpose(
             .map(|basis| crate::domain::Spelling::as_str(basis).to_owned())),
         legal_basis_source: Set(purpose.legal_basis_source.clone()),
         balancing_test: Set(purpose.balancing_test.clone()),
+        legitimate_interest: Set(purpose.legitimate_interest.clone()),
         special_condition: Set(purpose
             .special_condition
             .map(|condition| condition.point().to_owned())),

@@ -389,6 +389,10 @@ fn registry(random: &mut Random) -> World {
             } else {
                 None
             },
+            // Stated or not, the interest does not change an answer.
+            legitimate_interest: (basis == Some(LegalBasis::LegitimateInterests)
+                && random.chance(50))
+            .then(|| "fraud prevention".into()),
             legal_basis_source: None,
             special_condition: random.some(25, |random| {
                 *random.pick(&[

@@ -401,3 +401,49 @@ async fn revisions_survive_a_restart() {
         .expect("courier");
     assert_eq!(courier.name, "Courier AS");
 }
+
+/// What a manifest says of an organisation and its purposes comes back from the store as
+/// written, read back by a restarted server: Apollo's stated interests (001 rows 7, 11, 12)
+/// and Sendberry's minimum age.
+#[tokio::test]
+async fn stated_interests_and_a_minimum_age_are_kept_and_shown() {
+    let demo = support::spawn_demo().await;
+    let (ended, database) = demo.stop().await;
+    ended.expect("clean stop");
+    // Not the demo again: the registries come from the database alone.
+    let app = support::start(support::settings(&database.url), database).await;
+    support::wait_until_serving(&app).await;
+    let purposes = app
+        .registry()
+        .list_purposes(ListPurposesRequest {
+            organisation: "apollo".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("purposes")
+        .into_inner()
+        .purposes;
+    let interest = |id: &str| {
+        purposes
+            .iter()
+            .find(|purpose| purpose.id == id)
+            .map(|purpose| purpose.legitimate_interest.clone())
+            .expect("the purpose")
+    };
+    assert!(interest("service-development").starts_with("001 row 7: "));
+    assert!(interest("cybersecurity").contains("dublējumkopiju"));
+    assert_eq!(interest("club-development"), "", "row 1 states no interest");
+    let sendberry = app
+        .registry()
+        .get_organisation(purposed::proto::GetOrganisationRequest {
+            organisation: "sendberry".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("organisation")
+        .into_inner()
+        .organisation
+        .expect("the profile");
+    assert_eq!(sendberry.minimum_age, 18);
+    assert!(sendberry.minimum_age_source.starts_with("002 §2.10"));
+}

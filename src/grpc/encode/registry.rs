@@ -159,6 +159,7 @@ pub fn purpose(purpose: &Purpose) -> proto::Purpose {
             .map_or(proto::LegalBasis::Unspecified, wire::legal_basis)
             .into(),
         balancing_test: purpose.balancing_test.clone().unwrap_or_default(),
+        legitimate_interest: purpose.legitimate_interest.clone().unwrap_or_default(),
         legal_basis_source: purpose.legal_basis_source.clone().unwrap_or_default(),
         special_category_condition: purpose
             .special_condition
