@@ -493,6 +493,7 @@ impl PurposedEngine {
         let info = RevisionInfo {
             number: 1,
             applied_at: asked_at(),
+            effective_from: asked_at(),
             manifest_sha256: "0".repeat(64),
         };
         PurposedEngine {

@@ -19,7 +19,6 @@ use prost::Message;
 use purposed::{
     app::Limits,
     domain::{
-        catalog::When,
         decision::{Decision, Outcome},
         engine::CompiledPolicy,
         subject::{
@@ -268,6 +267,7 @@ fuzz_target!(|input: Input| {
                 recipient: built.recipient.resolve(&ids.recipients),
                 subject: built.subject.clone(),
                 at: built.at.as_ref().map(Moment::proto),
+                known_at: None,
                 collected_at: built.collected_at.as_ref().map(Moment::proto),
                 min_revision: None,
                 satisfied_conditions: built
@@ -298,8 +298,8 @@ fuzz_target!(|input: Input| {
 
     // App::decide.
     let now = purposed_fuzz::now();
-    let when = input.at.map_or(When::Now(now), When::At);
-    let question = input.question(&recipient, when.moment());
+    let when = input.when(now);
+    let question = input.question(&recipient, when.at);
     let outcome = catalog.decide(&input.organisation, when, &question, state.as_ref());
     check_outcome(&outcome);
     let again = catalog.decide(&input.organisation, when, &question, state.as_ref());
@@ -313,7 +313,7 @@ fuzz_target!(|input: Input| {
     {
         let candidates = policy.candidate_recipients(&input.purpose, include_denied);
         for recipient in candidates {
-            let outcome = policy.decide(&input.question(recipient, when.moment()), state.as_ref());
+            let outcome = policy.decide(&input.question(recipient, when.at), state.as_ref());
             check_outcome(&outcome);
             let _ = encode::recipient_decision(&purposed::app::RecipientOutcome {
                 recipient: recipient.to_owned(),

@@ -403,5 +403,6 @@ fuzz_target!(|input: Input| {
         decision_changes,
         decision_changes_truncated: truncated,
         warnings: parsed.warnings,
+        times: None,
     });
 });

@@ -129,6 +129,7 @@ pub fn compile(registry: Registry, number: u64, applied_at: Timestamp) -> Compil
         RevisionInfo {
             number,
             applied_at,
+            effective_from: applied_at,
             manifest_sha256: String::new(),
         },
     )

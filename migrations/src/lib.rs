@@ -8,6 +8,7 @@ mod m20261123_000002_subjects_and_rights;
 mod m20261203_000003_audit;
 mod m20261204_000004_minimum_age;
 mod m20261204_000005_legitimate_interest;
+mod m20261204_000006_serialised_registry;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000003_audit::Migration),
             Box::new(m20261204_000004_minimum_age::Migration),
             Box::new(m20261204_000005_legitimate_interest::Migration),
+            Box::new(m20261204_000006_serialised_registry::Migration),
         ]
     }
 }

@@ -23,8 +23,8 @@ use tokio::sync::{Mutex, watch};
 
 use crate::{
     domain::{
-        catalog::{Catalog, History, When},
-        decision::Outcome,
+        catalog::{Catalog, History},
+        decision::{Outcome, RevisionTimes, When},
         diff::{self, DecisionChange},
         engine::{CompiledPolicy, Question, RevisionInfo},
         names::{CategoryKey, ConditionId, OrganisationId, PurposeId, RawSubject, RecipientId},
@@ -79,13 +79,25 @@ pub struct QuestionInput {
     pub purpose: PurposeId,
     pub category: CategoryKey,
     pub subject: Option<RawSubject>,
+    /// Valid time: the moment asked about (now when unset).
     pub at: Option<Timestamp>,
+    /// Transaction time: answer with the revisions applied by then (now when unset; never
+    /// after now, which the parse refuses).
+    pub known_at: Option<Timestamp>,
     pub collected_at: Option<Timestamp>,
     pub min_revision: Option<u64>,
     pub satisfied_conditions: Vec<ConditionId>,
 }
 
 impl QuestionInput {
+    /// The question's two times, each now unless it gives one.
+    pub fn when(&self, now: Timestamp) -> When {
+        When {
+            at: self.at.unwrap_or(now),
+            known_at: self.known_at.unwrap_or(now),
+        }
+    }
+
     /// The engine's question about `recipient` at `at`.
     pub fn question<'a>(&'a self, recipient: &'a str, at: Timestamp) -> Question<'a> {
         Question {
@@ -99,6 +111,18 @@ impl QuestionInput {
     }
 }
 
+/// A manifest to apply.
+#[derive(Clone, Debug)]
+pub struct ApplyInput {
+    /// The YAML text, parsed by `apply` off the async workers.
+    pub manifest: String,
+    pub dry_run: bool,
+    /// Apply only if the organisation's latest revision is this one.
+    pub expected_revision: Option<u64>,
+    /// Valid time: since when the revision describes the processing; when applied if unset.
+    pub effective_from: Option<Timestamp>,
+}
+
 /// The result of an apply or a dry run.
 #[derive(Clone, Debug)]
 pub struct ApplyOutcome {
@@ -108,6 +132,8 @@ pub struct ApplyOutcome {
     pub decision_changes: Vec<DecisionChange>,
     pub decision_changes_truncated: bool,
     pub warnings: Vec<Violation>,
+    /// The latest revision's two times; `None` on a dry run.
+    pub times: Option<RevisionTimes>,
 }
 
 /// A recipient and the decision for it, for ListRecipients.
@@ -168,6 +194,7 @@ pub fn compile(stored: StoredRevision) -> Arc<CompiledPolicy> {
         RevisionInfo {
             number: stored.number,
             applied_at: stored.applied_at,
+            effective_from: stored.effective_from,
             manifest_sha256: stored.manifest_sha256,
         },
     ))
@@ -338,8 +365,8 @@ impl App {
 
     fn decide(&self, input: &CheckInput, now: Timestamp) -> Result<Outcome, Error> {
         let asked = &input.question;
-        let when = asked.at.map_or(When::Now(now), When::At);
-        let question = asked.question(&input.recipient, when.moment());
+        let when = asked.when(now);
+        let question = asked.question(&input.recipient, when.at);
         let subject = self.asked_subject_state(asked)?;
         Ok(self
             .catalog
@@ -387,7 +414,7 @@ impl App {
         self.wait_for_asked_revision(input).await?;
         let catalog = self.catalog.load();
         let now = Timestamp::now();
-        let when = input.at.map_or(When::Now(now), When::At);
+        let when = input.when(now);
         let policy = catalog.policy(&input.organisation, when).ok_or_else(|| {
             Error::NotFound(format!(
                 "organisation {:?} has no registry",
@@ -413,7 +440,7 @@ impl App {
         let subject = subject.as_ref();
         let mut recipients = Vec::new();
         for recipient in candidates {
-            let question = input.question(recipient, when.moment());
+            let question = input.question(recipient, when.at);
             let outcome = policy.decide(&question, subject);
             if include_denied || outcome.decision != crate::domain::decision::Decision::Deny {
                 recipients.push(RecipientOutcome {
@@ -436,14 +463,20 @@ impl App {
     /// anything about it is read or written, and may refuse.
     pub async fn apply<E>(
         &self,
-        text: &str,
-        dry_run: bool,
-        expected_revision: Option<u64>,
+        input: &ApplyInput,
         permit: impl FnOnce(&str) -> Result<(), E>,
     ) -> Result<ApplyOutcome, Error>
     where
         Error: From<E>,
     {
+        let ApplyInput {
+            manifest: text,
+            dry_run,
+            expected_revision,
+            effective_from,
+        } = input;
+        let (dry_run, expected_revision, effective_from) =
+            (*dry_run, *expected_revision, *effective_from);
         let max_bytes = self.limits.max_manifest_bytes;
         let parsed = {
             let text = text.to_owned();
@@ -462,7 +495,13 @@ impl App {
         let _serialised = self.apply_lock.lock().await;
         let applied = self
             .store
-            .apply(&parsed.registry, text, expected_revision, now)
+            .apply(
+                &parsed.registry,
+                text,
+                expected_revision,
+                effective_from,
+                now,
+            )
             .await?;
         let before = self
             .catalog
@@ -474,6 +513,7 @@ impl App {
             let info = RevisionInfo {
                 number: applied.revision,
                 applied_at: applied.applied_at,
+                effective_from: applied.effective_from,
                 manifest_sha256: sha256_hex(text),
             };
             let registry = Arc::new(parsed.registry);
@@ -510,6 +550,10 @@ impl App {
             decision_changes,
             decision_changes_truncated: truncated,
             warnings: parsed.warnings,
+            times: Some(RevisionTimes {
+                applied_at: applied.applied_at,
+                effective_from: applied.effective_from,
+            }),
         })
     }
 
@@ -523,7 +567,7 @@ impl App {
         let organisation = registry.organisation.id.clone();
         // The database, not this server's catalog, is the truth another server may have moved.
         let current = self.store.latest(&organisation).await?;
-        let latest = current.as_ref().map_or(0, |(revision, _)| *revision);
+        let latest = current.as_ref().map_or(0, |stored| stored.number);
         if let Some(expected) = expected_revision
             && expected != latest
         {
@@ -535,27 +579,19 @@ impl App {
             .off_the_workers(move |cancelled| {
                 let changed = current
                     .as_ref()
-                    .is_none_or(|(_, existing)| *existing != registry);
-                let before = current.map(|(revision, existing)| {
-                    CompiledPolicy::compile(
-                        Arc::new(existing),
-                        RevisionInfo {
-                            number: revision,
-                            applied_at: now,
-                            manifest_sha256: String::new(),
-                        },
-                    )
-                });
+                    .is_none_or(|stored| stored.registry != registry);
+                let before = current.map(compile);
                 let after = CompiledPolicy::compile(
                     Arc::new(registry),
                     RevisionInfo {
                         number: latest + 1,
                         applied_at: now,
+                        effective_from: now,
                         manifest_sha256: String::new(),
                     },
                 );
                 let (changes, truncated) =
-                    diff::decision_changes(before.as_ref(), &after, now, DIFF_LIMITS, cancelled);
+                    diff::decision_changes(before.as_deref(), &after, now, DIFF_LIMITS, cancelled);
                 (changed, changes, truncated)
             })
             .await?;
@@ -566,6 +602,7 @@ impl App {
             decision_changes,
             decision_changes_truncated: truncated,
             warnings,
+            times: None,
         })
     }
 

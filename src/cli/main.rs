@@ -19,7 +19,7 @@ use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
 use clap::{Args, Parser, Subcommand};
 use purposed::{
-    app::App,
+    app::{App, ApplyInput},
     domain::names::{CategoryKey, ConditionId, OrganisationId, PurposeId, RawSubject, RecipientId},
     proto::{
         self, decision_service_client::DecisionServiceClient,
@@ -149,6 +149,10 @@ struct ApplyArgs {
     /// Apply only if the organisation's latest revision is this one.
     #[arg(long)]
     expected_revision: Option<u64>,
+    /// Since when the revision describes the processing (valid time), RFC 3339, for example
+    /// 2024-05-01T00:00:00+03:00 (default: when it is applied).
+    #[arg(long)]
+    effective_from: Option<jiff::Timestamp>,
     /// Write straight into this database instead of going through a server. A running
     /// server sees the new revision after its next restart.
     #[arg(long)]
@@ -170,9 +174,12 @@ struct CheckArgs {
     /// The data subject's identifier (pseudonymised by the server).
     #[arg(long, value_parser = rights::SubjectParser)]
     subject: Option<RawSubject>,
-    /// The moment asked about, RFC 3339 (default: now).
+    /// The moment asked about (valid time), RFC 3339 (default: now).
     #[arg(long)]
     at: Option<jiff::Timestamp>,
+    /// Answer with what was known then (transaction time), RFC 3339 (default: now).
+    #[arg(long)]
+    known_at: Option<jiff::Timestamp>,
     /// When the data was collected, RFC 3339.
     #[arg(long)]
     collected_at: Option<jiff::Timestamp>,
@@ -364,10 +371,14 @@ async fn apply(args: ApplyArgs) -> Result<(), String> {
             let app = App::load(store, Default::default(), key)
                 .await
                 .map_err(|error| error.to_string())?;
+            let input = ApplyInput {
+                manifest: text,
+                dry_run: args.dry_run,
+                expected_revision: args.expected_revision,
+                effective_from: args.effective_from,
+            };
             let outcome = app
-                .apply(&text, args.dry_run, args.expected_revision, |_| {
-                    Ok::<_, purposed::error::Error>(())
-                })
+                .apply(&input, |_| Ok::<_, purposed::error::Error>(()))
                 .await
                 .map_err(|error| describe(&Status::from(error)))?;
             purposed::grpc::encode::registry::apply_response(&outcome)
@@ -379,6 +390,7 @@ async fn apply(args: ApplyArgs) -> Result<(), String> {
                     manifest: text,
                     dry_run: args.dry_run,
                     expected_revision: args.expected_revision,
+                    effective_from: args.effective_from.map(timestamp),
                 })
                 .await
                 .map_err(|status| describe(&status))?
@@ -401,6 +413,9 @@ async fn apply(args: ApplyArgs) -> Result<(), String> {
         response.organisation,
         response.revision
     );
+    if let Some(effective_from) = shown(response.effective_from) {
+        out!("in force from {effective_from}");
+    }
     if !response.warnings.is_empty() {
         out!("warnings:");
         for warning in &response.warnings {
@@ -444,6 +459,11 @@ fn timestamp(at: jiff::Timestamp) -> prost_types::Timestamp {
     purposed::grpc::wire::timestamp(at)
 }
 
+/// A server's timestamp as RFC 3339, if it sent a valid one.
+fn shown(at: Option<prost_types::Timestamp>) -> Option<jiff::Timestamp> {
+    at.and_then(|at| jiff::Timestamp::new(at.seconds, at.nanos).ok())
+}
+
 async fn check(args: CheckArgs) -> Result<(), String> {
     let mut client = DecisionServiceClient::new(connect(&args.server).await?);
     let response = client
@@ -454,6 +474,7 @@ async fn check(args: CheckArgs) -> Result<(), String> {
             recipient: args.recipient.into(),
             subject: args.subject.map(|subject| subject.expose().to_owned()),
             at: args.at.map(timestamp),
+            known_at: args.known_at.map(timestamp),
             collected_at: args.collected_at.map(timestamp),
             min_revision: None,
             satisfied_conditions: args.conditions.into_iter().map(String::from).collect(),
@@ -466,6 +487,15 @@ async fn check(args: CheckArgs) -> Result<(), String> {
         decision_name(response.decision),
         response.revision
     );
+    if let (Some(applied_at), Some(effective_from)) = (
+        shown(response.revision_applied_at),
+        shown(response.revision_effective_from),
+    ) {
+        out!("  revision applied {applied_at}, in force from {effective_from}");
+    }
+    if let (Some(at), Some(known_at)) = (shown(response.at), shown(response.known_at)) {
+        out!("  asked about {at}, with what was known at {known_at}");
+    }
     for reason in &response.reasons {
         let marker = match proto::ReasonEffect::try_from(reason.effect) {
             Ok(proto::ReasonEffect::Allow) => "+",

@@ -3,10 +3,8 @@
 
 use std::{collections::BTreeMap, sync::Arc};
 
-use jiff::Timestamp;
-
 use super::{
-    decision::{Outcome, Reason},
+    decision::{Outcome, Reason, When},
     engine::{CompiledPolicy, Question},
     subject::SubjectState,
 };
@@ -27,12 +25,20 @@ impl History {
         self.revisions.last()
     }
 
-    /// The revision in force at `at`: the latest applied at or before it.
-    pub fn in_force_at(&self, at: Timestamp) -> Option<&Arc<CompiledPolicy>> {
-        let after = self
+    /// The revision in force at `when.at` by what was known at `when.known_at`: among the
+    /// revisions applied by `known_at`, the last applied whose `effective_from` is at or
+    /// before `at`. Each revision describes the processing from its `effective_from` on,
+    /// until a revision applied later says otherwise from a moment of its own; so a revision
+    /// changes no answer for a `known_at` before it was applied.
+    pub fn in_force(&self, when: When) -> Option<&Arc<CompiledPolicy>> {
+        // applied_at grows with the revision number (the store keeps it so).
+        let known = self
             .revisions
-            .partition_point(|policy| policy.applied_at() <= at);
-        after.checked_sub(1).map(|index| &self.revisions[index])
+            .partition_point(|policy| policy.applied_at() <= when.known_at);
+        self.revisions[..known]
+            .iter()
+            .rev()
+            .find(|policy| policy.effective_from() <= when.at)
     }
 
     pub fn revision(&self, number: u64) -> Option<&Arc<CompiledPolicy>> {
@@ -51,23 +57,6 @@ impl History {
         revisions.retain(|existing| existing.revision() != policy.revision());
         revisions.push(policy);
         History::new(revisions)
-    }
-}
-
-/// Which revision a question is about.
-#[derive(Clone, Copy, Debug)]
-pub enum When {
-    /// The latest revision, judged now.
-    Now(Timestamp),
-    /// The revision in force at a past or future moment, judged then.
-    At(Timestamp),
-}
-
-impl When {
-    pub fn moment(self) -> Timestamp {
-        match self {
-            When::Now(at) | When::At(at) => at,
-        }
     }
 }
 
@@ -118,11 +107,7 @@ impl Catalog {
 
     /// The compiled revision a question about `organisation` is answered from.
     pub fn policy(&self, organisation: &str, when: When) -> Option<&Arc<CompiledPolicy>> {
-        let history = self.history(organisation)?;
-        match when {
-            When::Now(_) => history.latest(),
-            When::At(at) => history.in_force_at(at),
-        }
+        self.history(organisation)?.in_force(when)
     }
 
     /// Answers a question; an organisation without a registry (then) is a DENY decision.
@@ -133,20 +118,19 @@ impl Catalog {
         question: &Question<'_>,
         subject: Option<&SubjectState>,
     ) -> Outcome {
-        match self.policy(organisation, when) {
+        let mut outcome = match self.policy(organisation, when) {
             Some(policy) => policy.decide(question, subject),
             None => Outcome::from_reasons(
                 vec![Reason::UnknownOrganisation {
                     organisation: organisation.into(),
-                    at: match when {
-                        When::At(at) if self.history(organisation).is_some() => Some(at),
-                        _ => None,
-                    },
+                    at: self.history(organisation).map(|_| when),
                 }],
                 Vec::new(),
                 Vec::new(),
                 0,
             ),
-        }
+        };
+        outcome.asked = Some(when);
+        outcome
     }
 }

@@ -171,7 +171,8 @@ impl ReasonCode {
 pub enum Reason {
     UnknownOrganisation {
         organisation: Arc<str>,
-        at: Option<Timestamp>,
+        /// When the organisation has revisions but none in force for the question's times.
+        at: Option<When>,
     },
     UnknownPurpose {
         purpose: Arc<str>,
@@ -596,9 +597,11 @@ impl Reason {
             }
             Reason::UnknownOrganisation {
                 organisation,
-                at: Some(at),
+                at: Some(When { at, known_at }),
             } => {
-                format!("organisation {organisation:?} had no registry in force at {at}")
+                format!(
+                    "organisation {organisation:?} had no registry in force at {at} by what was known at {known_at}: no revision applied by then describes the processing from {at} or earlier"
+                )
             }
             Reason::UnknownPurpose { purpose } => {
                 format!("purpose {purpose:?} is not in the registry")
@@ -904,6 +907,37 @@ pub struct Outcome {
     pub transfers: Vec<Transfer>,
     /// The registry revision decided on; 0 when the organisation is unknown.
     pub revision: u64,
+    /// When that revision was applied and since when it describes the processing.
+    pub revision_times: Option<RevisionTimes>,
+    /// The question's two times, for an answer from the catalog.
+    pub asked: Option<When>,
+}
+
+/// A revision's transaction time (`applied_at`) and valid time (`effective_from`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RevisionTimes {
+    pub applied_at: Timestamp,
+    pub effective_from: Timestamp,
+}
+
+/// Which revision a question is answered from, by its two times.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct When {
+    /// Valid time: the moment the question is about.
+    pub at: Timestamp,
+    /// Transaction time: only what was applied by then counts ("what would purposed have
+    /// answered at `known_at`").
+    pub known_at: Timestamp,
+}
+
+impl When {
+    /// A question about now, with what is known now.
+    pub fn now(now: Timestamp) -> When {
+        When {
+            at: now,
+            known_at: now,
+        }
+    }
 }
 
 impl Outcome {
@@ -924,6 +958,8 @@ impl Outcome {
             reasons,
             transfers,
             revision,
+            revision_times: None,
+            asked: None,
         }
     }
 }

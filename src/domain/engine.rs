@@ -10,7 +10,7 @@ use jiff::{Timestamp, civil::Date, tz::TimeZone};
 
 use super::{
     decision::{
-        NotAuthorised, NotEngaged, Obligation, ObligationCode, Outcome, Reason,
+        NotAuthorised, NotEngaged, Obligation, ObligationCode, Outcome, Reason, RevisionTimes,
         SpecialCategoryGround, Transfer, TransferMechanism,
     },
     geo::{self, AdequacyScope, Territory},
@@ -127,7 +127,12 @@ struct CompiledRecipient {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RevisionInfo {
     pub number: u64,
+    /// Transaction time: when purposed learnt what the revision says.
     pub applied_at: Timestamp,
+    /// Valid time: since when the revision describes the processing. A revision describes
+    /// it from then on, until a revision applied later says otherwise from a moment of its
+    /// own.
+    pub effective_from: Timestamp,
     /// SHA-256 of the manifest text, hex.
     pub manifest_sha256: String,
 }
@@ -360,6 +365,10 @@ impl CompiledPolicy {
         self.info.applied_at
     }
 
+    pub fn effective_from(&self) -> Timestamp {
+        self.info.effective_from
+    }
+
     pub fn info(&self) -> &RevisionInfo {
         &self.info
     }
@@ -458,7 +467,12 @@ impl CompiledPolicy {
         if let Some(recipient) = recipient_index {
             self.check_recipient(recipient, day, &mut reasons, &mut transfers);
         }
-        Outcome::from_reasons(reasons, obligations, transfers, self.info.number)
+        let mut outcome = Outcome::from_reasons(reasons, obligations, transfers, self.info.number);
+        outcome.revision_times = Some(RevisionTimes {
+            applied_at: self.info.applied_at,
+            effective_from: self.info.effective_from,
+        });
+        outcome
     }
 
     fn check_legal_basis(&self, purpose: &CompiledPurpose, reasons: &mut Vec<Reason>) {

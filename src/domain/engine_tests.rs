@@ -239,6 +239,7 @@ fn policy() -> CompiledPolicy {
         RevisionInfo {
             number: 1,
             applied_at: "2020-01-01T00:00:00Z".parse().unwrap(),
+            effective_from: "2020-01-01T00:00:00Z".parse().unwrap(),
             manifest_sha256: String::new(),
         },
     )
@@ -1166,6 +1167,7 @@ fn a_chain_of_any_depth_answers_for_its_root() {
         RevisionInfo {
             number: 1,
             applied_at: ts("2020-01-01T00:00:00Z"),
+            effective_from: ts("2020-01-01T00:00:00Z"),
             manifest_sha256: String::new(),
         },
     );

@@ -82,6 +82,12 @@ impl Territory {
     }
 }
 
+super::serde_as_text!(
+    Territory,
+    |territory: &Territory| territory.code().to_owned(),
+    Territory::parse
+);
+
 impl fmt::Display for Territory {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code())

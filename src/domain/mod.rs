@@ -40,8 +40,41 @@ macro_rules! spelled {
                 }
             }
         }
+
+        $crate::domain::serde_as_text!($type, |value: &$type| {
+            $crate::domain::Spelling::as_str(*value)
+        }, |text: &str| text.parse::<$type>().ok());
     };
 }
+
+/// Serde for a type as its one text form (its manifest spelling), so that a stored registry
+/// reads like the manifest and refuses what the manifest would refuse.
+macro_rules! serde_as_text {
+    ($type:ty, $to_text:expr, $from_text:expr) => {
+        impl serde::Serialize for $type {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                let to_text = $to_text;
+                serializer.serialize_str(&to_text(self))
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $type {
+            fn deserialize<D: serde::Deserializer<'de>>(
+                deserializer: D,
+            ) -> Result<$type, D::Error> {
+                let text = <String as serde::Deserialize>::deserialize(deserializer)?;
+                let from_text = $from_text;
+                from_text(text.as_str()).ok_or_else(|| {
+                    <D::Error as serde::de::Error>::custom(format!(
+                        "{text:?} is not a {}",
+                        stringify!($type)
+                    ))
+                })
+            }
+        }
+    };
+}
+pub(crate) use serde_as_text;
 
 pub mod access;
 pub mod audit;

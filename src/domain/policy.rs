@@ -5,12 +5,13 @@
 use std::{fmt, str::FromStr};
 
 use jiff::{Span, civil::Date, fmt::temporal::SpanParser};
+use serde::{Deserialize, Serialize};
 
 use super::{Spelling, geo::Territory, taxonomy::Sensitivity};
 
 /// One organisation's whole registry at one revision. Collections are kept sorted by id so
 /// that two registries with the same content compare equal whatever the manifest's order.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Registry {
     pub organisation: Organisation,
     pub categories: Vec<CustomCategory>,
@@ -88,7 +89,7 @@ impl Registry {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Organisation {
     pub id: String,
     pub legal_name: String,
@@ -106,7 +107,7 @@ pub struct Organisation {
 }
 
 /// The youngest age an organisation serves, with the clause that says so.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MinimumAge {
     pub years: u8,
     pub source: String,
@@ -123,7 +124,7 @@ spelled!(OrganisationRole {
     Processor => "processor",
 });
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Contact {
     pub name: Option<String>,
     pub email: Option<String>,
@@ -132,7 +133,7 @@ pub struct Contact {
 }
 
 /// A category key the organisation adds to the default taxonomy.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CustomCategory {
     pub key: String,
     pub name: String,
@@ -163,7 +164,7 @@ impl RecipientKind {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Recipient {
     pub id: String,
     pub name: String,
@@ -183,7 +184,7 @@ pub struct Recipient {
 /// An Art. 28(3) processing agreement; in force from `effective_from` to `effective_to`, both
 /// days included. A document may attest an agreement without its dates: an open end is
 /// unbounded.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Agreement {
     pub reference: String,
     pub effective_from: Option<Date>,
@@ -191,7 +192,7 @@ pub struct Agreement {
     pub source: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Safeguard {
     pub mechanism: Mechanism,
     /// The countries it covers; empty covers every location outside the EEA.
@@ -201,7 +202,8 @@ pub struct Safeguard {
 }
 
 /// Art. 46 and 47 safeguards, and the Data Privacy Framework certification.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Mechanism {
     /// Standard contractual clauses of Decision 2021/914, with their module (1-4).
     Scc {
@@ -246,7 +248,8 @@ impl Mechanism {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RecipientStatus {
     Active,
     /// Announced; not authorised until the objection window's last day has passed.
@@ -430,6 +433,12 @@ impl SpecialCondition {
     }
 }
 
+serde_as_text!(
+    SpecialCondition,
+    |condition: &SpecialCondition| condition.point(),
+    |text: &str| text.parse::<SpecialCondition>().ok()
+);
+
 impl FromStr for SpecialCondition {
     type Err = ();
 
@@ -441,7 +450,7 @@ impl FromStr for SpecialCondition {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Purpose {
     pub id: String,
     pub name: String,
@@ -467,7 +476,7 @@ pub struct Purpose {
     pub source: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Engagement {
     pub recipient: String,
     /// The categories the recipient may receive; empty means all of the purpose's.
@@ -476,13 +485,13 @@ pub struct Engagement {
     pub source: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EngagementCondition {
     pub id: String,
     pub description: String,
 }
 
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RetentionRule {
     pub period: Period,
     pub from: RetentionEvent,
@@ -578,6 +587,12 @@ impl Period {
         self.span.is_zero()
     }
 }
+
+serde_as_text!(
+    Period,
+    |period: &Period| period.text.clone(),
+    |text: &str| Period::parse(text).ok()
+);
 
 impl PartialEq for Period {
     fn eq(&self, other: &Period) -> bool {

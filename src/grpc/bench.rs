@@ -82,5 +82,17 @@ fn representative_answer() -> proto::CheckResponse {
             mechanism: proto::TransferMechanism::Scc.into(),
             detail: "standard contractual clauses (Decision (EU) 2021/914), module 3".to_owned(),
         }],
+        // As many bytes as a real answer's four times.
+        revision_applied_at: Some(moment()),
+        revision_effective_from: Some(moment()),
+        at: Some(moment()),
+        known_at: Some(moment()),
+    }
+}
+
+fn moment() -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: 1_764_806_400,
+        nanos: 123_456_000,
     }
 }

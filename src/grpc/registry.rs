@@ -31,12 +31,9 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
         // The organisation is named inside the manifest: checked once it is parsed, before
         // anything is compared or stored.
         let outcome = app
-            .apply(
-                &input.manifest,
-                input.dry_run,
-                input.expected_revision,
-                |organisation| caller.require(Scope::Registry, organisation),
-            )
+            .apply(&input, |organisation| {
+                caller.require(Scope::Registry, organisation)
+            })
             .await?;
         Ok(Response::new(encode::apply_response(&outcome)))
     }
@@ -194,6 +191,7 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
                 number: record.number,
                 applied_at: Some(wire::timestamp(record.applied_at)),
                 manifest_sha256: record.manifest_sha256,
+                effective_from: Some(wire::timestamp(record.effective_from)),
             }),
             manifest: record.manifest,
         }))

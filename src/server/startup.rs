@@ -18,7 +18,7 @@ use tonic::{
 use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
-    app::App,
+    app::{App, ApplyInput},
     domain::pseudonym::SubjectKey,
     error::Error,
     grpc::{DecisionApi, Gate, NoopApi, Ready, RegistryApi, RightsApi, SubjectApi},
@@ -650,7 +650,13 @@ async fn initialise(settings: &Settings, subject_key: SubjectKey) -> Result<App,
     let app = App::load(store, settings.limits.clone(), subject_key).await?;
     if settings.demo {
         for (name, text) in DEMO_MANIFESTS {
-            let outcome = app.apply(text, false, None, |_| Ok::<_, Error>(())).await?;
+            let input = ApplyInput {
+                manifest: (*text).to_owned(),
+                dry_run: false,
+                expected_revision: None,
+                effective_from: None,
+            };
+            let outcome = app.apply(&input, |_| Ok::<_, Error>(())).await?;
             tracing::info!(
                 manifest = name,
                 organisation = %outcome.organisation,

@@ -33,6 +33,12 @@ pub mod revision {
         pub manifest_sha256: String,
         #[sea_orm(column_type = "Text")]
         pub manifest: String,
+        /// The registry serialised by `store::registry`; null only before `migrate` converts
+        /// a revision written before migration 6.
+        #[sea_orm(column_type = "Text", nullable)]
+        pub registry: Option<String>,
+        /// Valid time, in microseconds: since when the revision describes the processing.
+        pub effective_from: Option<i64>,
     }
 
     impl ActiveModelBehavior for ActiveModel {}

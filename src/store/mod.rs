@@ -1,10 +1,11 @@
 //! Storage through sea-orm: SQLite (a file, created on first use) or PostgreSQL, one set of
-//! migrations for both. The registry repository turns rows into domain registries and
-//! back; nothing above this module sees a row.
+//! migrations for both. The repositories turn rows into domain values and back; nothing
+//! above this module sees a row.
 
 pub mod actor;
 mod audit;
 pub mod entity;
+mod legacy;
 mod registry;
 mod rights;
 mod subjects;
@@ -218,9 +219,14 @@ impl Store {
         Ok(Store { db })
     }
 
-    /// Brings the schema up to date.
+    /// Brings the schema up to date, and serialises the registry of any revision written
+    /// before migration 6 (see `legacy`).
     pub async fn migrate(&self) -> Result<(), StoreError> {
         Migrator::up(&self.db, None).await?;
+        let converted = self.convert_legacy_revisions().await?;
+        if converted > 0 {
+            tracing::info!(revisions = converted, "registry revisions serialised");
+        }
         Ok(())
     }
 

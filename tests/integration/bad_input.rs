@@ -303,6 +303,7 @@ async fn bad_manifests_are_refused_and_write_nothing() {
                 manifest,
                 dry_run: false,
                 expected_revision: None,
+                effective_from: None,
             })
             .await;
         expect_invalid(&app, name, result, "manifest", contains).await;

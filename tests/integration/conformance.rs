@@ -249,6 +249,7 @@ async fn run(path: &Path) -> (Vec<String>, BTreeSet<String>) {
                 recipient: question.recipient.clone(),
                 subject: question.subject.clone(),
                 at: question.at.as_deref().map(timestamp),
+                known_at: None,
                 collected_at: question.collected_at.as_deref().map(timestamp),
                 min_revision: None,
                 satisfied_conditions: question.conditions.clone(),

@@ -870,6 +870,7 @@ fn compile(registry: Registry) -> CompiledPolicy {
         RevisionInfo {
             number: 1,
             applied_at: "2000-01-01T00:00:00Z".parse().expect("timestamp"),
+            effective_from: "2000-01-01T00:00:00Z".parse().expect("timestamp"),
             manifest_sha256: String::new(),
         },
     )

@@ -337,6 +337,7 @@ async fn control_characters_in_free_text_are_refused_on_every_write_path() {
             manifest: fan_manifest().replace("legal_name: Fan SIA", "legal_name: \"Fan\\0SIA\""),
             dry_run: false,
             expected_revision: None,
+            effective_from: None,
         })
         .await
         .expect_err("a NUL in the manifest");
@@ -767,6 +768,7 @@ async fn a_costly_dry_run_is_bounded_and_checks_go_on() {
             manifest: fan_manifest(),
             dry_run: false,
             expected_revision: None,
+            effective_from: None,
         })
         .await;
     fan.expect("apply the fan organisation");
@@ -781,6 +783,7 @@ async fn a_costly_dry_run_is_bounded_and_checks_go_on() {
                 manifest,
                 dry_run: true,
                 expected_revision: None,
+                effective_from: None,
             })
             .await
     });
@@ -866,6 +869,7 @@ async fn costly_work_stops_at_the_deadline_and_at_shutdown() {
             manifest,
             dry_run: true,
             expected_revision: None,
+            effective_from: None,
         })
         .await
         .expect_err("past the 50 ms deadline");

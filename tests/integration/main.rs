@@ -22,3 +22,4 @@ mod security;
 mod seeds;
 mod store;
 mod subjects;
+mod valid_time;

@@ -65,6 +65,7 @@ async fn a_dry_run_reports_changes_and_writes_nothing() {
             manifest: without_courier_phone.clone(),
             dry_run: true,
             expected_revision: None,
+            effective_from: None,
         })
         .await
         .expect("dry run")
@@ -106,6 +107,7 @@ async fn an_invalid_manifest_names_every_problem_and_writes_nothing() {
             manifest: broken,
             dry_run: false,
             expected_revision: None,
+            effective_from: None,
         })
         .await
         .expect_err("invalid");
@@ -157,6 +159,7 @@ async fn expected_revision_guards_against_lost_updates() {
         manifest: manifest.clone(),
         dry_run: false,
         expected_revision: Some(expected),
+        effective_from: None,
     };
     let status = app
         .registry()

@@ -42,6 +42,7 @@ async fn apply(server: &ServerProcess, manifest: &str) -> u64 {
             manifest: manifest.to_owned(),
             dry_run: false,
             expected_revision: None,
+            effective_from: None,
         })
         .await
         .expect("apply")

@@ -276,6 +276,7 @@ async fn cross_tenant_calls_are_denied_and_reveal_nothing() {
         manifest: changed,
         dry_run: false,
         expected_revision: None,
+        effective_from: None,
     };
     let status = RegistryServiceClient::new(with_token(&app, Some(peero_only)))
         .apply_manifest(apply.clone())

@@ -65,6 +65,7 @@ fn revision() -> RevisionInfo {
     RevisionInfo {
         number: 1,
         applied_at: asked_at(),
+        effective_from: asked_at(),
         manifest_sha256: "0".repeat(64),
     }
 }

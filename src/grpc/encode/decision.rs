@@ -58,6 +58,14 @@ pub fn check_response(outcome: &Outcome) -> proto::CheckResponse {
         obligations: outcome.obligations.iter().map(obligation).collect(),
         revision: outcome.revision,
         transfers: outcome.transfers.iter().map(transfer).collect(),
+        revision_applied_at: outcome
+            .revision_times
+            .map(|times| wire::timestamp(times.applied_at)),
+        revision_effective_from: outcome
+            .revision_times
+            .map(|times| wire::timestamp(times.effective_from)),
+        at: outcome.asked.map(|when| wire::timestamp(when.at)),
+        known_at: outcome.asked.map(|when| wire::timestamp(when.known_at)),
     }
 }
 

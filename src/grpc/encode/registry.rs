@@ -39,6 +39,10 @@ pub fn apply_response(outcome: &ApplyOutcome) -> proto::ApplyManifestResponse {
             .collect(),
         decision_changes_truncated: outcome.decision_changes_truncated,
         warnings: outcome.warnings.iter().map(ToString::to_string).collect(),
+        applied_at: outcome.times.map(|times| wire::timestamp(times.applied_at)),
+        effective_from: outcome
+            .times
+            .map(|times| wire::timestamp(times.effective_from)),
     }
 }
 
@@ -210,5 +214,6 @@ pub fn revision(organisation: &str, info: &RevisionInfo) -> proto::Revision {
         number: info.number,
         applied_at: Some(wire::timestamp(info.applied_at)),
         manifest_sha256: info.manifest_sha256.clone(),
+        effective_from: Some(wire::timestamp(info.effective_from)),
     }
 }

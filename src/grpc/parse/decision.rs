@@ -63,6 +63,7 @@ pub fn list_recipients(
         min_revision,
         satisfied_conditions,
         include_denied,
+        known_at,
     } = request;
     let asked = Asked {
         organisation,
@@ -71,6 +72,7 @@ pub fn list_recipients(
         recipient: None,
         subject,
         at,
+        known_at,
         collected_at,
         min_revision,
         satisfied_conditions,
@@ -109,6 +111,7 @@ fn check_input(
         collected_at,
         min_revision,
         satisfied_conditions,
+        known_at,
     } = request;
     let (question, recipient) = question(
         Asked {
@@ -118,6 +121,7 @@ fn check_input(
             recipient: Some(recipient),
             subject,
             at,
+            known_at,
             collected_at,
             min_revision,
             satisfied_conditions,
@@ -140,6 +144,7 @@ struct Asked {
     recipient: Option<String>,
     subject: Option<String>,
     at: Option<ProtoTimestamp>,
+    known_at: Option<ProtoTimestamp>,
     collected_at: Option<ProtoTimestamp>,
     min_revision: Option<u64>,
     satisfied_conditions: Vec<String>,
@@ -158,6 +163,7 @@ fn question(
         .and_then(|recipient| violations.parsed(&field("recipient"), recipient));
     let subject = violations.optional_subject(&field("subject"), asked.subject);
     let at = violations.timestamp(&field("at"), asked.at.as_ref());
+    let known_at = violations.known_at(&field("known_at"), asked.known_at.as_ref());
     let collected_at = violations.timestamp(&field("collected_at"), asked.collected_at.as_ref());
     let satisfied_conditions =
         violations.conditions(&field("satisfied_conditions"), asked.satisfied_conditions);
@@ -168,6 +174,7 @@ fn question(
             category,
             subject,
             at,
+            known_at,
             collected_at,
             min_revision: asked.min_revision,
             satisfied_conditions,

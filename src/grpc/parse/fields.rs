@@ -133,6 +133,23 @@ impl Violations {
         }
     }
 
+    /// A transaction time: what purposed knew at a moment, which cannot be after now.
+    pub fn known_at(
+        &mut self,
+        field: &str,
+        value: Option<&ProtoTimestamp>,
+    ) -> Option<jiff::Timestamp> {
+        let known_at = self.timestamp(field, value)?;
+        if known_at > jiff::Timestamp::now() {
+            self.add(
+                field,
+                "is later than now: what purposed will know then is not known yet",
+            );
+            return None;
+        }
+        Some(known_at)
+    }
+
     /// A repeated field of at most `max` values; false (and a violation) when longer.
     pub fn at_most(&mut self, field: &str, len: usize, max: usize) -> bool {
         if len > max {

@@ -6,20 +6,12 @@ use super::{
     fields::{Page, Violations, parse_all},
 };
 use crate::{
-    app::Limits,
+    app::{ApplyInput, Limits},
     domain::{policy::RecipientKind, taxonomy::Sensitivity},
     error::Error,
     grpc::wire,
     proto,
 };
-
-/// A manifest to apply, as the caller sent it.
-#[derive(Clone, Debug)]
-pub struct Apply {
-    pub manifest: String,
-    pub dry_run: bool,
-    pub expected_revision: Option<u64>,
-}
 
 /// Registered recipients, of one kind when given.
 #[derive(Clone, Debug)]
@@ -35,11 +27,24 @@ pub struct CategoriesPage {
     pub sensitivity: Option<Sensitivity>,
 }
 
-pub fn apply_manifest(request: proto::ApplyManifestRequest, _: &Limits) -> Result<Apply, Error> {
-    Ok(Apply {
-        manifest: request.manifest,
-        dry_run: request.dry_run,
-        expected_revision: request.expected_revision,
+pub fn apply_manifest(
+    request: proto::ApplyManifestRequest,
+    _: &Limits,
+) -> Result<ApplyInput, Error> {
+    let proto::ApplyManifestRequest {
+        manifest,
+        dry_run,
+        expected_revision,
+        effective_from,
+    } = request;
+    parse_all(|violations| {
+        let effective_from = violations.timestamp("effective_from", effective_from.as_ref());
+        Some(ApplyInput {
+            manifest,
+            dry_run,
+            expected_revision,
+            effective_from,
+        })
     })
 }
 

@@ -96,6 +96,7 @@ pub async fn run(args: VisibilityArgs) -> Result<(), String> {
                 manifest,
                 dry_run: false,
                 expected_revision: None,
+                effective_from: None,
             })
             .await
             .map_err(|status| format!("apply: {status}"))?
