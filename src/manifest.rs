@@ -21,6 +21,7 @@ use crate::domain::{
         Agreement, Contact, CustomCategory, Engagement, EngagementCondition, LegalBasis, Mechanism,
         MinimumAge, Organisation, OrganisationRole, Period, Purpose, Recipient, RecipientKind,
         RecipientStatus, Registry, RetentionEvent, RetentionRule, Safeguard, SpecialCondition,
+        UntestedInterests,
     },
     taxonomy::{self, Sensitivity},
 };
@@ -239,6 +240,7 @@ struct OrganisationDoc {
     #[serde(default)]
     rights: RightsDoc,
     minimum_age: Option<MinimumAgeDoc>,
+    legitimate_interests_without_test: Option<String>,
     source: String,
 }
 
@@ -565,6 +567,9 @@ impl Validator {
             document.purposes,
             &recipients,
             organisation.as_ref().map(|o| o.role),
+            organisation
+                .as_ref()
+                .map_or(UntestedInterests::Deny, |o| o.untested_interests),
         );
 
         if !self.violations.is_empty() {
@@ -658,6 +663,13 @@ impl Validator {
                 }
             }
         });
+        let untested_interests = match &doc.legitimate_interests_without_test {
+            None => Some(UntestedInterests::Deny),
+            Some(text) => self.spelled::<UntestedInterests>(
+                "organisation.legitimate_interests_without_test".into(),
+                text,
+            ),
+        };
         Some(Organisation {
             id: doc.id,
             legal_name: doc.legal_name.trim().to_owned(),
@@ -667,6 +679,7 @@ impl Validator {
             dpo,
             clock_waits_for_identity: doc.rights.clock_waits_for_identity,
             minimum_age,
+            untested_interests: untested_interests?,
             source: doc.source.trim().to_owned(),
         })
     }
@@ -1057,6 +1070,7 @@ impl Validator {
         docs: Vec<PurposeDoc>,
         recipients: &[(Recipient, usize)],
         role: Option<OrganisationRole>,
+        untested_interests: UntestedInterests,
     ) -> Vec<Purpose> {
         let mut ids = HashSet::new();
         let mut purposes = Vec::with_capacity(docs.len());
@@ -1110,7 +1124,10 @@ impl Validator {
             match legal_basis {
                 Some(LegalBasis::LegitimateInterests) if balancing_test.is_none() => self.warn(
                     format!("{path}.balancing_test"),
-                    format!("purpose {:?} relies on legitimate interests without a recorded balancing test; Check will deny", doc.id),
+                    match untested_interests {
+                        UntestedInterests::Deny => format!("purpose {:?} relies on legitimate interests without a recorded balancing test; Check will deny", doc.id),
+                        UntestedInterests::AllowWithObligation => format!("purpose {:?} relies on legitimate interests without a recorded balancing test; Check will allow it with the obligation to record one", doc.id),
+                    },
                 ),
                 Some(LegalBasis::ControllerInstructions) if role == Some(OrganisationRole::Controller) => self.fail(
                     format!("{path}.legal_basis"),
@@ -1132,11 +1149,20 @@ impl Validator {
             let special_condition = match doc.special_category_condition.as_deref() {
                 None => None,
                 Some(text) => match text.parse::<SpecialCondition>() {
+                    Ok(SpecialCondition::Controller)
+                        if role == Some(OrganisationRole::Controller) =>
+                    {
+                        self.fail(
+                            format!("{path}.special_category_condition"),
+                            "\"controller\" is a processor's: a controller names its own point of Art. 9(2)",
+                        );
+                        None
+                    }
                     Ok(condition) => Some(condition),
                     Err(()) => {
                         self.fail(
                             format!("{path}.special_category_condition"),
-                            format!("{text:?} is not a point of Art. 9(2) such as \"9(2)(a)\""),
+                            format!("{text:?} is not a point of Art. 9(2) such as \"9(2)(a)\", or \"controller\" for a processor"),
                         );
                         None
                     }

@@ -537,6 +537,7 @@ impl Reason {
                 SpecialCondition::HealthOrSocialCare => "Art. 9(2)(h)",
                 SpecialCondition::PublicHealth => "Art. 9(2)(i)",
                 SpecialCondition::ArchivingResearchStatistics => "Art. 9(2)(j)",
+                SpecialCondition::Controller => "Art. 9(2), 28(3)(a)",
             },
             Reason::SpecialCategoryCondition {
                 condition: SpecialCategoryGround::Article10(_),
@@ -617,7 +618,7 @@ impl Reason {
                 missing_balancing_test: true,
                 ..
             } => format!(
-                "purpose {purpose:?} relies on legitimate interests but records no balancing test"
+                "purpose {purpose:?} relies on legitimate interests but records no balancing test (the organisation's legitimate_interests_without_test is deny)"
             ),
             Reason::NoLegalBasis { purpose, .. } => {
                 format!("purpose {purpose:?} has no legal basis")
@@ -762,6 +763,9 @@ impl Reason {
                     "purpose {purpose:?} rests on {} (balancing test: {test})",
                     basis.describe()
                 ),
+                None if *basis == LegalBasis::LegitimateInterests => format!(
+                    "purpose {purpose:?} rests on legitimate interests without a recorded balancing test, which the organisation allows with an obligation to record it"
+                ),
                 None => format!("purpose {purpose:?} rests on {}", basis.describe()),
             },
             Reason::SpecialCategoryCondition {
@@ -770,6 +774,9 @@ impl Reason {
                 condition,
                 ..
             } => match condition {
+                SpecialCategoryGround::Article9(SpecialCondition::Controller) => format!(
+                    "special category {category:?} is processed for purpose {purpose:?} as a processor, on the controller's own Art. 9(2) condition"
+                ),
                 SpecialCategoryGround::Article9(condition) => format!(
                     "special category {category:?} is processed for purpose {purpose:?} under Art. {} ({})",
                     condition.point(),
@@ -863,36 +870,78 @@ impl Reason {
 pub enum ObligationCode {
     EraseBy,
     EraseAfterEvent,
+    RecordBalancingTest,
 }
 
 /// Something the caller must do when it goes ahead.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Obligation {
-    pub code: ObligationCode,
-    pub period: Period,
-    pub from: RetentionEvent,
-    pub due: Option<Timestamp>,
+    pub duty: Duty,
     pub source: Arc<str>,
 }
 
+#[derive(Clone, Debug, PartialEq)]
+pub enum Duty {
+    /// Erase or anonymise the data a retention period after an event; `due` when the event
+    /// is the collection and its moment is known.
+    Erase {
+        period: Period,
+        from: RetentionEvent,
+        due: Option<Timestamp>,
+    },
+    /// Record the balancing test of a purpose on legitimate interests, which the
+    /// organisation lets Check allow before it is recorded.
+    RecordBalancingTest { purpose: Arc<str> },
+}
+
 impl Obligation {
+    pub fn code(&self) -> ObligationCode {
+        match self.duty {
+            Duty::Erase { due: Some(_), .. } => ObligationCode::EraseBy,
+            Duty::Erase { due: None, .. } => ObligationCode::EraseAfterEvent,
+            Duty::RecordBalancingTest { .. } => ObligationCode::RecordBalancingTest,
+        }
+    }
+
     pub fn article(&self) -> &'static str {
-        "Art. 5(1)(e)"
+        match self.duty {
+            Duty::Erase { .. } => "Art. 5(1)(e)",
+            Duty::RecordBalancingTest { .. } => "Art. 5(2), 6(1)(f)",
+        }
+    }
+
+    /// The erasure's due moment, if it has one.
+    pub fn due(&self) -> Option<Timestamp> {
+        match self.duty {
+            Duty::Erase { due, .. } => due,
+            Duty::RecordBalancingTest { .. } => None,
+        }
     }
 
     pub fn message(&self) -> String {
-        match self.due {
-            Some(due) => format!(
-                "erase or anonymise the data by {due} ({} after collection)",
-                self.period
-            ),
-            None if self.period.is_zero() => {
-                format!("erase or anonymise the data upon {}", self.from.describe())
+        match &self.duty {
+            Duty::Erase {
+                period,
+                due: Some(due),
+                ..
+            } => format!("erase or anonymise the data by {due} ({period} after collection)"),
+            Duty::Erase {
+                period,
+                from,
+                due: None,
+            } if period.is_zero() => {
+                format!("erase or anonymise the data upon {}", from.describe())
             }
-            None => format!(
-                "erase or anonymise the data {} after {}",
-                self.period,
-                self.from.describe()
+            Duty::Erase {
+                period,
+                from,
+                due: None,
+            } => format!(
+                "erase or anonymise the data {period} after {}",
+                from.describe()
+            ),
+            Duty::RecordBalancingTest { purpose } => format!(
+                "record the balancing test of purpose {purpose:?}: the organisation allows legitimate interests before it is recorded (legitimate_interests_without_test: allow_with_obligation), and must be able to show it"
             ),
         }
     }

@@ -10,14 +10,14 @@ use jiff::{Timestamp, civil::Date, tz::TimeZone};
 
 use super::{
     decision::{
-        NotAuthorised, NotEngaged, Obligation, ObligationCode, Outcome, Reason, RevisionTimes,
+        Duty, NotAuthorised, NotEngaged, Obligation, Outcome, Reason, RevisionTimes,
         SpecialCategoryGround, Transfer, TransferMechanism,
     },
     geo::{self, AdequacyScope, Territory},
     names::ConditionId,
     policy::{
         LegalBasis, Mechanism, OrganisationRole, Period, RecipientKind, RecipientStatus, Registry,
-        RetentionEvent, SpecialCondition,
+        RetentionEvent, SpecialCondition, UntestedInterests,
     },
     subject::{ConsentStatus, SubjectState},
     taxonomy::{self, Sensitivity},
@@ -148,6 +148,7 @@ pub struct CompiledPolicy {
     registry: Arc<Registry>,
     country: Territory,
     role: OrganisationRole,
+    untested_interests: UntestedInterests,
     category_index: IdIndex<CategoryId>,
     categories: Vec<CategoryNode>,
     purpose_index: IdIndex<usize>,
@@ -347,6 +348,7 @@ impl CompiledPolicy {
             info,
             country: registry.organisation.country,
             role: registry.organisation.role,
+            untested_interests: registry.organisation.untested_interests,
             registry,
             category_index,
             categories,
@@ -451,7 +453,7 @@ impl CompiledPolicy {
         }
 
         if let Some(purpose) = purpose {
-            self.check_legal_basis(purpose, &mut reasons);
+            self.check_legal_basis(purpose, &mut reasons, &mut obligations);
             if let Some(category) = category {
                 self.check_category(purpose, category, &mut reasons);
                 self.check_retention(purpose, category, question, &mut reasons, &mut obligations);
@@ -475,19 +477,42 @@ impl CompiledPolicy {
         outcome
     }
 
-    fn check_legal_basis(&self, purpose: &CompiledPurpose, reasons: &mut Vec<Reason>) {
+    fn check_legal_basis(
+        &self,
+        purpose: &CompiledPurpose,
+        reasons: &mut Vec<Reason>,
+        obligations: &mut Vec<Obligation>,
+    ) {
         match purpose.basis {
             None => reasons.push(Reason::NoLegalBasis {
                 purpose: purpose.id.clone(),
                 missing_balancing_test: false,
                 source: purpose.basis_source.clone(),
             }),
-            Some(LegalBasis::LegitimateInterests) if purpose.balancing_test.is_none() => reasons
-                .push(Reason::NoLegalBasis {
+            Some(LegalBasis::LegitimateInterests)
+                if purpose.balancing_test.is_none()
+                    && self.untested_interests == UntestedInterests::Deny =>
+            {
+                reasons.push(Reason::NoLegalBasis {
                     purpose: purpose.id.clone(),
                     missing_balancing_test: true,
                     source: purpose.basis_source.clone(),
-                }),
+                })
+            }
+            Some(LegalBasis::LegitimateInterests) if purpose.balancing_test.is_none() => {
+                reasons.push(Reason::LegalBasis {
+                    purpose: purpose.id.clone(),
+                    basis: LegalBasis::LegitimateInterests,
+                    balancing_test: None,
+                    source: purpose.basis_source.clone(),
+                });
+                obligations.push(Obligation {
+                    duty: Duty::RecordBalancingTest {
+                        purpose: purpose.id.clone(),
+                    },
+                    source: purpose.basis_source.clone(),
+                });
+            }
             // Only a processor acts on a controller's instructions.
             Some(LegalBasis::ControllerInstructions)
                 if self.role != OrganisationRole::Processor =>
@@ -523,8 +548,13 @@ impl CompiledPolicy {
         }
         let ground = match node.sensitivity {
             Sensitivity::Ordinary => return,
+            // The controller's condition is only a processor's to rely on.
             Sensitivity::Special => purpose
                 .special_condition
+                .filter(|condition| {
+                    *condition != SpecialCondition::Controller
+                        || self.role == OrganisationRole::Processor
+                })
                 .map(SpecialCategoryGround::Article9),
             Sensitivity::Criminal => purpose
                 .criminal_data_authorisation
@@ -591,14 +621,11 @@ impl CompiledPolicy {
                 });
             }
             obligations.push(Obligation {
-                code: if due.is_some() {
-                    ObligationCode::EraseBy
-                } else {
-                    ObligationCode::EraseAfterEvent
+                duty: Duty::Erase {
+                    period: rule.period.clone(),
+                    from: rule.from,
+                    due,
                 },
-                period: rule.period.clone(),
-                from: rule.from,
-                due,
                 source: rule.source.clone(),
             });
         }

@@ -1065,7 +1065,10 @@ fn obligations_follow_the_retention_rule() {
     let outcome = policy.decide(&question, None);
     assert_eq!(outcome.decision, Decision::Allow);
     assert_eq!(outcome.obligations.len(), 1);
-    assert_eq!(outcome.obligations[0].due, Some(ts("2027-01-15T00:00:00Z")));
+    assert_eq!(
+        outcome.obligations[0].due(),
+        Some(ts("2027-01-15T00:00:00Z"))
+    );
 
     let newsletter = Question {
         purpose: "newsletter",
@@ -1074,7 +1077,7 @@ fn obligations_follow_the_retention_rule() {
     };
     let outcome = policy.decide(&newsletter, None);
     assert_eq!(outcome.obligations.len(), 1);
-    assert_eq!(outcome.obligations[0].due, None);
+    assert_eq!(outcome.obligations[0].due(), None);
     assert!(
         outcome.obligations[0]
             .message()
@@ -1395,5 +1398,191 @@ fn a_comparison_stops_at_its_limits_and_when_cancelled() {
     assert!(
         truncated && none.is_empty(),
         "a cancelled comparison asks nothing"
+    );
+}
+
+fn compile_text(text: &str) -> CompiledPolicy {
+    let parsed = manifest::parse(text, manifest::DEFAULT_MAX_BYTES).expect("valid manifest");
+    CompiledPolicy::compile(
+        Arc::new(parsed.registry),
+        RevisionInfo {
+            number: 1,
+            applied_at: ts("2020-01-01T00:00:00Z"),
+            effective_from: ts("2020-01-01T00:00:00Z"),
+            manifest_sha256: String::new(),
+        },
+    )
+}
+
+#[test]
+fn a_processor_processes_special_categories_on_its_controllers_condition() {
+    let policy = compile_text(
+        r#"version: 1
+organisation: {id: clinic-it, legal_name: Clinic IT SIA, country: LV, role: processor, source: "§1"}
+recipients:
+  - id: eu-host
+    name: EU Host GmbH
+    kind: subprocessor
+    locations: [DE]
+    agreements: [{reference: "Hosting DPA", source: "§2"}]
+    source: "§2"
+purposes:
+  - id: records
+    name: Hosting the clinics' patient records
+    legal_basis: controller_instructions
+    special_category_condition: controller
+    categories: [user.special.health]
+    recipients: [{id: eu-host}]
+    source: "§3"
+  - id: support
+    name: Support tickets
+    legal_basis: controller_instructions
+    categories: [user.special.health]
+    recipients: [{id: eu-host}]
+    source: "§4"
+"#,
+    );
+    let ask = |purpose: &str| {
+        policy.decide(
+            &Question {
+                purpose,
+                category: "user.special.health",
+                recipient: "eu-host",
+                at: ts(NOW),
+                collected_at: None,
+                satisfied_conditions: &[],
+            },
+            None,
+        )
+    };
+    let on_condition = ask("records");
+    assert_eq!(on_condition.decision, Decision::Allow);
+    let ground = on_condition
+        .reasons
+        .iter()
+        .find(|reason| reason.code() == ReasonCode::SpecialCategoryCondition)
+        .expect("the condition is a reason");
+    assert_eq!(ground.article(), "Art. 9(2), 28(3)(a)");
+    assert!(
+        ground
+            .message()
+            .contains("controller's own Art. 9(2) condition")
+    );
+    // Without it a processor is denied as a controller would be.
+    let without = ask("support");
+    assert_eq!(without.decision, Decision::Deny);
+    assert!(
+        without
+            .reasons
+            .iter()
+            .any(|reason| reason.code() == ReasonCode::SpecialCategoryWithoutCondition)
+    );
+}
+
+#[test]
+fn only_a_processor_may_rest_on_its_controllers_condition() {
+    let refused = manifest::parse(
+        r#"version: 1
+organisation: {id: clinic, legal_name: Clinic SIA, country: LV, role: controller, source: "§1"}
+purposes:
+  - id: records
+    name: Patient records
+    legal_basis: contract
+    special_category_condition: controller
+    categories: [user.special.health]
+    source: "§3"
+"#,
+        manifest::DEFAULT_MAX_BYTES,
+    )
+    .expect_err("a controller names its own condition");
+    assert!(
+        refused
+            .to_string()
+            .contains("purposes[0] (records).special_category_condition"),
+        "{refused}"
+    );
+}
+
+#[test]
+fn the_organisation_decides_whether_an_untested_interest_is_denied_or_allowed_with_an_obligation() {
+    let manifest = |setting: &str| {
+        format!(
+            r#"version: 1
+organisation: {{id: shop, legal_name: Shop SIA, country: LV, role: controller, {setting}source: "§1"}}
+purposes:
+  - id: fraud-prevention
+    name: Fraud prevention
+    legal_basis: legitimate_interests
+    legitimate_interest: "keeping payments safe"
+    categories: [user.transactions]
+    source: "§5"
+"#
+        )
+    };
+    let ask = |policy: &CompiledPolicy| {
+        policy.decide(
+            &Question {
+                purpose: "fraud-prevention",
+                category: "user.transactions.orders",
+                recipient: "shop",
+                at: ts(NOW),
+                collected_at: None,
+                satisfied_conditions: &[],
+            },
+            None,
+        )
+    };
+    for setting in ["", "legitimate_interests_without_test: deny, "] {
+        let denied = ask(&compile_text(&manifest(setting)));
+        assert_eq!(denied.decision, Decision::Deny, "{setting:?}");
+        let reason = denied
+            .reasons
+            .iter()
+            .find(|reason| reason.code() == ReasonCode::NoLegalBasis)
+            .expect("NO_LEGAL_BASIS");
+        assert!(
+            reason
+                .message()
+                .contains("legitimate_interests_without_test is deny")
+        );
+    }
+    let allowed = ask(&compile_text(&manifest(
+        "legitimate_interests_without_test: allow_with_obligation, ",
+    )));
+    // Conditional, not allowed outright: without a subject, the right to object (Art. 21)
+    // leaves a condition on any purpose on legitimate interests.
+    assert_eq!(allowed.decision, Decision::Conditional);
+    assert!(
+        !allowed
+            .reasons
+            .iter()
+            .any(|reason| reason.code() == ReasonCode::NoLegalBasis)
+    );
+    assert!(allowed.reasons.iter().any(|reason| {
+        reason.code() == ReasonCode::LegalBasis
+            && reason
+                .message()
+                .contains("without a recorded balancing test")
+    }));
+    assert_eq!(allowed.obligations.len(), 1);
+    let obligation = &allowed.obligations[0];
+    assert_eq!(
+        obligation.code(),
+        crate::domain::decision::ObligationCode::RecordBalancingTest
+    );
+    assert_eq!(obligation.article(), "Art. 5(2), 6(1)(f)");
+    assert_eq!(obligation.due(), None);
+    assert!(obligation.message().contains("\"fraud-prevention\""));
+
+    let refused = manifest::parse(
+        &manifest("legitimate_interests_without_test: allow, "),
+        manifest::DEFAULT_MAX_BYTES,
+    )
+    .expect_err("an unknown setting");
+    assert!(
+        refused
+            .to_string()
+            .contains("organisation.legitimate_interests_without_test"),
+        "{refused}"
     );
 }

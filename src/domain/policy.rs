@@ -103,8 +103,28 @@ pub struct Organisation {
     /// The age below which the organisation processes nobody's data, if its documents set
     /// one (a service for adults only).
     pub minimum_age: Option<MinimumAge>,
+    /// What Check does with a purpose on legitimate interests without a recorded balancing
+    /// test.
+    #[serde(default)]
+    pub untested_interests: UntestedInterests,
     pub source: String,
 }
+
+/// The organisation's choice for a purpose on legitimate interests whose balancing test is
+/// not recorded (Art. 6(1)(f) with 5(2)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum UntestedInterests {
+    /// Check denies, NO_LEGAL_BASIS: without the test the basis is not shown.
+    #[default]
+    Deny,
+    /// Check allows, with the obligation RECORD_BALANCING_TEST.
+    AllowWithObligation,
+}
+
+spelled!(UntestedInterests {
+    Deny => "deny",
+    AllowWithObligation => "allow_with_obligation",
+});
 
 /// The youngest age an organisation serves, with the clause that says so.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -385,10 +405,13 @@ pub enum SpecialCondition {
     HealthOrSocialCare,
     PublicHealth,
     ArchivingResearchStatistics,
+    /// A processor's: the controller's own Art. 9(2) condition, on whose instructions it
+    /// processes (Art. 28(3)(a), 29).
+    Controller,
 }
 
 impl SpecialCondition {
-    pub const ALL: [SpecialCondition; 10] = [
+    pub const ALL: [SpecialCondition; 11] = [
         SpecialCondition::ExplicitConsent,
         SpecialCondition::Employment,
         SpecialCondition::VitalInterests,
@@ -399,9 +422,11 @@ impl SpecialCondition {
         SpecialCondition::HealthOrSocialCare,
         SpecialCondition::PublicHealth,
         SpecialCondition::ArchivingResearchStatistics,
+        SpecialCondition::Controller,
     ];
 
-    /// The point of Art. 9(2), which is also the manifest spelling: "9(2)(a)".
+    /// The point of Art. 9(2), which is also the manifest spelling: "9(2)(a)"; a
+    /// processor's "controller".
     pub fn point(self) -> &'static str {
         match self {
             SpecialCondition::ExplicitConsent => "9(2)(a)",
@@ -414,6 +439,7 @@ impl SpecialCondition {
             SpecialCondition::HealthOrSocialCare => "9(2)(h)",
             SpecialCondition::PublicHealth => "9(2)(i)",
             SpecialCondition::ArchivingResearchStatistics => "9(2)(j)",
+            SpecialCondition::Controller => "controller",
         }
     }
 
@@ -429,6 +455,9 @@ impl SpecialCondition {
             SpecialCondition::HealthOrSocialCare => "health or social care",
             SpecialCondition::PublicHealth => "public health",
             SpecialCondition::ArchivingResearchStatistics => "archiving, research or statistics",
+            SpecialCondition::Controller => {
+                "the controller's own condition, on whose documented instructions a processor acts"
+            }
         }
     }
 }

@@ -42,7 +42,7 @@ wire_enum!(Decision => proto::Decision, decision, [Allow, Deny, Conditional]);
 
 wire_enum!(Effect => proto::ReasonEffect, effect, [Allow, Deny, Condition]);
 
-wire_enum!(ObligationCode => proto::ObligationCode, obligation_code, [EraseBy, EraseAfterEvent]);
+wire_enum!(ObligationCode => proto::ObligationCode, obligation_code, [EraseBy, EraseAfterEvent, RecordBalancingTest]);
 
 wire_enum!(RetentionEvent => proto::RetentionEvent, retention_event, [
     Collection, ContractEnd, AccountDeletion, ConsentWithdrawal, LastActivity,

@@ -18,7 +18,7 @@ use crate::domain::{
     policy::{
         Agreement, Contact, CustomCategory, Engagement, EngagementCondition, Mechanism, MinimumAge,
         Organisation, Period, Purpose, Recipient, RecipientStatus, Registry, RetentionRule,
-        Safeguard,
+        Safeguard, UntestedInterests,
     },
 };
 
@@ -151,6 +151,8 @@ impl Rows {
                 }),
                 _ => return Err(corrupt("minimum age", "an age without its source")),
             },
+            // The setting came after the tables: every revision in them denied.
+            untested_interests: UntestedInterests::Deny,
             source: row.source.clone(),
         })
     }

@@ -18,6 +18,7 @@ use purposed::domain::{
         Agreement, CustomCategory, Engagement, EngagementCondition, LegalBasis, Mechanism,
         MinimumAge, Organisation, OrganisationRole, Period, Purpose, Recipient, RecipientKind,
         RecipientStatus, Registry, RetentionEvent, RetentionRule, Safeguard, SpecialCondition,
+        UntestedInterests,
     },
     subject::{
         Birth, ConsentAction, ConsentEvent, Erasure, Objection, ObjectionScope, Restriction,
@@ -398,6 +399,7 @@ fn registry(random: &mut Random) -> World {
                 *random.pick(&[
                     SpecialCondition::ExplicitConsent,
                     SpecialCondition::HealthOrSocialCare,
+                    SpecialCondition::Controller,
                 ])
             }),
             criminal_data_authorisation: random.some(25, |_| "Act §1".into()),
@@ -426,6 +428,11 @@ fn registry(random: &mut Random) -> World {
                     years: 13 + random.below(9) as u8,
                     source: "generated".into(),
                 }),
+                untested_interests: if random.chance(30) {
+                    UntestedInterests::AllowWithObligation
+                } else {
+                    UntestedInterests::Deny
+                },
                 source: "generated".into(),
             },
             categories,
@@ -597,7 +604,11 @@ fn reference(
     if let Some(purpose) = purpose {
         let basis_ok = match purpose.legal_basis {
             None => false,
-            Some(LegalBasis::LegitimateInterests) => purpose.balancing_test.is_some(),
+            Some(LegalBasis::LegitimateInterests) => {
+                purpose.balancing_test.is_some()
+                    || registry.organisation.untested_interests
+                        == UntestedInterests::AllowWithObligation
+            }
             Some(LegalBasis::ControllerInstructions) => {
                 registry.organisation.role == OrganisationRole::Processor
             }
@@ -616,7 +627,10 @@ fn reference(
             }
             let lifted = match sensitivity {
                 Sensitivity::Ordinary => true,
-                Sensitivity::Special => purpose.special_condition.is_some(),
+                Sensitivity::Special => purpose.special_condition.is_some_and(|condition| {
+                    condition != SpecialCondition::Controller
+                        || registry.organisation.role == OrganisationRole::Processor
+                }),
                 Sensitivity::Criminal => purpose.criminal_data_authorisation.is_some(),
             };
             if !lifted {

@@ -2,7 +2,7 @@
 
 use crate::{
     app::RecipientOutcome,
-    domain::decision::{Obligation, Outcome, Reason, Transfer, TransferMechanism},
+    domain::decision::{Duty, Obligation, Outcome, Reason, Transfer, TransferMechanism},
     grpc::wire,
     proto,
 };
@@ -18,14 +18,22 @@ pub fn reason(reason: &Reason) -> proto::Reason {
 }
 
 fn obligation(obligation: &Obligation) -> proto::Obligation {
+    let (retention_period, retention_from) = match &obligation.duty {
+        Duty::Erase { period, from, .. } => {
+            (period.to_string(), wire::retention_event(*from).into())
+        }
+        Duty::RecordBalancingTest { .. } => {
+            (String::new(), proto::RetentionEvent::Unspecified.into())
+        }
+    };
     proto::Obligation {
-        code: wire::obligation_code(obligation.code).into(),
+        code: wire::obligation_code(obligation.code()).into(),
         article: obligation.article().to_owned(),
         message: obligation.message(),
         source: obligation.source.to_string(),
-        due: obligation.due.map(wire::timestamp),
-        retention_period: obligation.period.to_string(),
-        retention_from: wire::retention_event(obligation.from).into(),
+        due: obligation.due().map(wire::timestamp),
+        retention_period,
+        retention_from,
     }
 }
 

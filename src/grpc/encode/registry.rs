@@ -3,6 +3,7 @@
 use super::contact;
 use crate::{
     app::ApplyOutcome,
+    domain::Spelling as _,
     domain::{
         diff::DecisionChange,
         engine::{CategoryNode, RevisionInfo},
@@ -66,6 +67,8 @@ pub fn organisation(organisation: &Organisation, info: &RevisionInfo) -> proto::
             .unwrap_or_default(),
         revision: info.number,
         applied_at: Some(wire::timestamp(info.applied_at)),
+        legitimate_interests_without_test: organisation.untested_interests.as_str().to_owned(),
+        effective_from: Some(wire::timestamp(info.effective_from)),
     }
 }
 
