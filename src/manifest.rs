@@ -18,10 +18,10 @@ use crate::domain::{
         RecipientId, is_registry_id,
     },
     policy::{
-        Agreement, Contact, CustomCategory, Engagement, EngagementCondition, LegalBasis, Mechanism,
-        MinimumAge, Organisation, OrganisationRole, Period, Purpose, Recipient, RecipientKind,
-        RecipientStatus, Registry, RetentionEvent, RetentionRule, Safeguard, SpecialCondition,
-        UntestedInterests,
+        Agreement, ConsentUnless, Contact, CustomCategory, Engagement, EngagementCondition,
+        LegalBasis, Mechanism, MinimumAge, Organisation, OrganisationRole, Period, Purpose,
+        Recipient, RecipientKind, RecipientStatus, Registry, RetentionEvent, RetentionRule,
+        Safeguard, SpecialCondition, UntestedInterests,
     },
     taxonomy::{self, Sensitivity},
 };
@@ -333,6 +333,7 @@ struct PurposeDoc {
     direct_marketing: bool,
     #[serde(default)]
     storage_only: bool,
+    consent_unless: Option<ConsentUnlessDoc>,
     #[serde(default)]
     data_subjects: Vec<String>,
     #[serde(default)]
@@ -352,6 +353,14 @@ struct EngagementDoc {
     #[serde(default)]
     categories: Vec<String>,
     condition: Option<ConditionDoc>,
+    source: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsentUnlessDoc {
+    id: String,
+    description: String,
     source: Option<String>,
 }
 
@@ -1327,6 +1336,36 @@ impl Validator {
                 data_sources.push(origin.trim().to_owned());
             }
 
+            let consent_unless = doc.consent_unless.as_ref().and_then(|unless| {
+                let field = format!("{path}.consent_unless");
+                self.id::<ConditionId>(format!("{field}.id"), &unless.id, "condition");
+                self.text(
+                    format!("{field}.description"),
+                    &unless.description,
+                    MAX_TEXT_LEN,
+                    true,
+                );
+                let source = self
+                    .optional_text(format!("{field}.source"), &unless.source, MAX_TEXT_LEN)
+                    .unwrap_or_else(|| doc.source.trim().to_owned());
+                match legal_basis {
+                    None | Some(LegalBasis::Consent) => {
+                        self.fail(
+                            field,
+                            "consent_unless adds the subject's consent to another basis; this purpose rests on consent or on none",
+                        );
+                        None
+                    }
+                    Some(_) => Some(ConsentUnless {
+                        condition: EngagementCondition {
+                            id: unless.id.clone(),
+                            description: unless.description.trim().to_owned(),
+                        },
+                        source,
+                    }),
+                }
+            });
+
             purposes.push(Purpose {
                 id: doc.id,
                 name: doc.name.trim().to_owned(),
@@ -1339,6 +1378,7 @@ impl Validator {
                 criminal_data_authorisation,
                 direct_marketing: doc.direct_marketing,
                 storage_only: doc.storage_only,
+                consent_unless,
                 data_subjects,
                 data_sources,
                 categories: doc.categories,

@@ -324,6 +324,7 @@ impl RuleSet {
             dpo: None,
             clock_waits_for_identity: false,
             minimum_age: None,
+            untested_interests: Default::default(),
             source: source("organisation"),
         };
         let categories = self
@@ -377,6 +378,7 @@ impl RuleSet {
                 criminal_data_authorisation: None,
                 direct_marketing: false,
                 storage_only: false,
+                consent_unless: None,
                 data_subjects: vec!["customers".into()],
                 data_sources: Vec::new(),
                 categories: self.declared(index as u32).iter().map(key).collect(),

@@ -109,7 +109,7 @@ impl App {
     ) -> Result<(SubjectRef, SubjectHistory), Error> {
         let policy = self.latest(organisation)?;
         let purpose = Self::purpose(&policy, organisation, &input.purpose)?;
-        if !purpose.rests_on_consent() {
+        if !purpose.takes_consent() {
             return Err(Error::FailedPrecondition(format!(
                 "purpose {:?} does not rest on consent; its basis is {}",
                 purpose.id,

@@ -131,7 +131,7 @@ pub fn access_report(policy: &CompiledPolicy, subject: &SubjectState, day: Date)
             purposes: objectionable,
         });
     }
-    let consented = ids(&|purpose| purpose.rests_on_consent());
+    let consented = ids(&|purpose| purpose.takes_consent());
     if !consented.is_empty() {
         rights.push(RightInfo {
             kind: RequestKind::WithdrawConsent,

@@ -324,6 +324,8 @@ pub enum Reason {
         explicit: bool,
         age_threshold: u8,
         country: Territory,
+        /// The condition under which the purpose needs no consent, when it has one.
+        unless: Option<Arc<str>>,
     },
     NoObjectionRequired {
         purpose: Arc<str>,
@@ -834,9 +836,19 @@ impl Reason {
             }
             Reason::ConsentRequired {
                 purpose,
+                unless: Some(condition),
+                age_threshold,
+                country,
+                ..
+            } => format!(
+                "purpose {purpose:?} needs the subject's consent unless {condition:?} holds (assert it in satisfied_conditions): the consent must be on record, and below {age_threshold} ({country}) that of the holder of parental responsibility"
+            ),
+            Reason::ConsentRequired {
+                purpose,
                 explicit,
                 age_threshold,
                 country,
+                unless: None,
             } => format!(
                 "purpose {purpose:?} rests on {} consent: the subject's consent must be on record, and below {age_threshold} ({country}) that of the holder of parental responsibility",
                 if *explicit {

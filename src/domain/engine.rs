@@ -60,6 +60,8 @@ struct CompiledPurpose {
     criminal_data_authorisation: Option<Arc<str>>,
     direct_marketing: bool,
     storage_only: bool,
+    /// The condition under which the purpose needs no consent besides its basis.
+    consent_unless: Option<Arc<str>>,
     /// Declared categories, sorted.
     declared: Vec<CategoryId>,
     /// Engagements by recipient index, sorted.
@@ -121,6 +123,43 @@ struct CompiledRecipient {
     safeguards: Vec<CompiledSafeguard>,
     dpf_certified: bool,
     source: Arc<str>,
+}
+
+/// Whether an answer needs the subject's consent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum ConsentNeed {
+    NotNeeded,
+    Needed {
+        explicit: bool,
+        /// The condition that would lift it, for a purpose with `consent_unless`.
+        unless: Option<Arc<str>>,
+    },
+}
+
+impl ConsentNeed {
+    fn of(purpose: &CompiledPurpose, question: &Question<'_>) -> ConsentNeed {
+        let explicit = purpose.special_condition == Some(SpecialCondition::ExplicitConsent);
+        if purpose.basis == Some(LegalBasis::Consent) || explicit {
+            return ConsentNeed::Needed {
+                explicit,
+                unless: None,
+            };
+        }
+        match &purpose.consent_unless {
+            Some(condition)
+                if !question
+                    .satisfied_conditions
+                    .iter()
+                    .any(|asserted| asserted.as_str() == &**condition) =>
+            {
+                ConsentNeed::Needed {
+                    explicit: false,
+                    unless: Some(condition.clone()),
+                }
+            }
+            _ => ConsentNeed::NotNeeded,
+        }
+    }
 }
 
 /// When and from what a revision was applied.
@@ -327,6 +366,10 @@ impl CompiledPolicy {
                         .map(Arc::from),
                     direct_marketing: purpose.direct_marketing,
                     storage_only: purpose.storage_only,
+                    consent_unless: purpose
+                        .consent_unless
+                        .as_ref()
+                        .map(|unless| Arc::from(unless.condition.id.as_str())),
                     declared: lookup_all(&purpose.categories),
                     engagements,
                     retention: purpose
@@ -461,9 +504,12 @@ impl CompiledPolicy {
             if let Some(recipient) = recipient_index {
                 self.check_engagement(purpose, category, recipient, question, &mut reasons);
             }
+            let consent = ConsentNeed::of(purpose, question);
             match subject {
-                None => self.subject_conditions(purpose, &mut reasons),
-                Some(subject) => self.check_subject(purpose, subject, question.at, &mut reasons),
+                None => self.subject_conditions(purpose, consent, &mut reasons),
+                Some(subject) => {
+                    self.check_subject(purpose, consent, subject, question.at, &mut reasons)
+                }
             }
         }
         if let Some(recipient) = recipient_index {
@@ -855,14 +901,19 @@ impl CompiledPolicy {
     }
 
     /// Without a subject: the conditions a subject-dependent purpose puts on the answer.
-    fn subject_conditions(&self, purpose: &CompiledPurpose, reasons: &mut Vec<Reason>) {
-        let explicit = purpose.special_condition == Some(SpecialCondition::ExplicitConsent);
-        if purpose.basis == Some(LegalBasis::Consent) || explicit {
+    fn subject_conditions(
+        &self,
+        purpose: &CompiledPurpose,
+        consent: ConsentNeed,
+        reasons: &mut Vec<Reason>,
+    ) {
+        if let ConsentNeed::Needed { explicit, unless } = consent {
             reasons.push(Reason::ConsentRequired {
                 purpose: purpose.id.clone(),
                 explicit,
                 age_threshold: geo::digital_consent_age(self.country),
                 country: self.country,
+                unless,
             });
         }
         if purpose.direct_marketing || purpose.basis.is_some_and(LegalBasis::objectionable) {
@@ -877,6 +928,7 @@ impl CompiledPolicy {
     fn check_subject(
         &self,
         purpose: &CompiledPurpose,
+        consent: ConsentNeed,
         subject: &SubjectState,
         at: Timestamp,
         reasons: &mut Vec<Reason>,
@@ -894,9 +946,7 @@ impl CompiledPolicy {
                 source: minimum.source.as_str().into(),
             });
         }
-        let needs_consent = purpose.basis == Some(LegalBasis::Consent)
-            || purpose.special_condition == Some(SpecialCondition::ExplicitConsent);
-        if needs_consent {
+        if consent != ConsentNeed::NotNeeded {
             match subject.consent(&purpose.id, at) {
                 ConsentStatus::None => reasons.push(Reason::ConsentMissing {
                     purpose: purpose.id.clone(),

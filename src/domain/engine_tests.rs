@@ -1586,3 +1586,113 @@ purposes:
         "{refused}"
     );
 }
+
+#[test]
+fn consent_where_necessary_is_needed_unless_the_caller_asserts_the_condition() {
+    let policy = compile_text(
+        r#"version: 1
+organisation: {id: club, legal_name: Club OÜ, country: EE, role: controller, source: "§1"}
+purposes:
+  - id: marketing
+    name: Marketing
+    legal_basis: legitimate_interests
+    balancing_test: "LIA-3"
+    consent_unless:
+      id: member
+      description: "the subject is a member of the loyalty programme"
+      source: "§9: 'legitimate interest; consent where necessary'"
+    direct_marketing: true
+    categories: [user.contact.email]
+    source: "§9"
+"#,
+    );
+    let member: [ConditionId; 1] = ["member".parse().unwrap()];
+    let ask = |conditions: &[ConditionId], subject: Option<&SubjectState>| {
+        policy.decide(
+            &Question {
+                purpose: "marketing",
+                category: "user.contact.email",
+                recipient: "club",
+                at: ts(NOW),
+                collected_at: None,
+                satisfied_conditions: conditions,
+            },
+            subject,
+        )
+    };
+    let codes = |outcome: &Outcome| -> Vec<ReasonCode> {
+        outcome.reasons.iter().map(Reason::code).collect()
+    };
+
+    // Nobody said the subject is a member: consent is needed.
+    let anyone = ask(&[], None);
+    assert_eq!(anyone.decision, Decision::Conditional);
+    let required = anyone
+        .reasons
+        .iter()
+        .find(|reason| reason.code() == ReasonCode::ConsentRequired)
+        .expect("CONSENT_REQUIRED");
+    assert!(required.message().contains("unless \"member\" holds"));
+    // A member: legitimate interests alone, with the right to object.
+    let a_member = ask(&member, None);
+    assert!(!codes(&a_member).contains(&ReasonCode::ConsentRequired));
+    assert!(codes(&a_member).contains(&ReasonCode::NoObjectionRequired));
+
+    let no_consent = SubjectState::default();
+    assert_eq!(ask(&[], Some(&no_consent)).decision, Decision::Deny);
+    assert!(codes(&ask(&[], Some(&no_consent))).contains(&ReasonCode::ConsentMissing));
+    assert_eq!(ask(&member, Some(&no_consent)).decision, Decision::Allow);
+
+    let consented = SubjectState {
+        consents: vec![consent(
+            "marketing",
+            ConsentAction::Grant,
+            "2026-01-01T00:00:00Z",
+            false,
+        )],
+        ..SubjectState::default()
+    };
+    let allowed = ask(&[], Some(&consented));
+    assert_eq!(allowed.decision, Decision::Allow);
+    assert!(codes(&allowed).contains(&ReasonCode::ConsentGiven));
+
+    let withdrawn = SubjectState {
+        consents: vec![
+            consent(
+                "marketing",
+                ConsentAction::Grant,
+                "2026-01-01T00:00:00Z",
+                false,
+            ),
+            consent(
+                "marketing",
+                ConsentAction::Withdraw,
+                "2026-02-01T00:00:00Z",
+                false,
+            ),
+        ],
+        ..SubjectState::default()
+    };
+    assert!(codes(&ask(&[], Some(&withdrawn))).contains(&ReasonCode::ConsentWithdrawn));
+
+    let refused = manifest::parse(
+        r#"version: 1
+organisation: {id: club, legal_name: Club OÜ, country: EE, role: controller, source: "§1"}
+purposes:
+  - id: newsletter
+    name: Newsletter
+    legal_basis: consent
+    consent_unless: {id: member, description: "a member"}
+    categories: [user.contact.email]
+    source: "§9"
+"#,
+        manifest::DEFAULT_MAX_BYTES,
+    )
+    .expect_err("consent_unless on a consent basis");
+    assert!(
+        refused
+            .to_string()
+            .contains("purposes[0] (newsletter).consent_unless"),
+        "{refused}"
+    );
+}

@@ -330,6 +330,12 @@ impl Purpose {
             || self.special_condition == Some(SpecialCondition::ExplicitConsent)
     }
 
+    /// Whether the subject's consent to the purpose may be recorded and withdrawn: it rests
+    /// on consent, or needs it for some subjects (`consent_unless`).
+    pub fn takes_consent(&self) -> bool {
+        self.rests_on_consent() || self.consent_unless.is_some()
+    }
+
     /// Why the subject cannot object to the purpose under Art. 21, or `None` when they can.
     pub fn objection_refused(&self) -> Option<String> {
         let id = &self.id;
@@ -497,6 +503,10 @@ pub struct Purpose {
     pub criminal_data_authorisation: Option<String>,
     pub direct_marketing: bool,
     pub storage_only: bool,
+    /// A basis that depends on the subject: the subject's consent is needed as well, unless
+    /// the caller asserts the condition (Apollo: legitimate interests for members, "consent
+    /// where necessary" for everyone else).
+    pub consent_unless: Option<ConsentUnless>,
     pub data_subjects: Vec<String>,
     pub data_sources: Vec<String>,
     pub categories: Vec<String>,
@@ -511,6 +521,13 @@ pub struct Engagement {
     /// The categories the recipient may receive; empty means all of the purpose's.
     pub categories: Vec<String>,
     pub condition: Option<EngagementCondition>,
+    pub source: String,
+}
+
+/// When a purpose needs no consent besides its basis, with the clause that says so.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentUnless {
+    pub condition: EngagementCondition,
     pub source: String,
 }
 

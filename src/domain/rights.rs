@@ -466,7 +466,7 @@ pub fn consents_to_withdraw(
     registry
         .purposes
         .iter()
-        .filter(|purpose| purpose.rests_on_consent())
+        .filter(|purpose| purpose.takes_consent())
         .filter(|purpose| asked.is_empty() || asked.iter().any(|id| **id == purpose.id))
         .filter(|purpose| {
             matches!(

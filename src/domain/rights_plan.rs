@@ -91,7 +91,7 @@ pub fn purpose_violations(
             continue;
         };
         let refusal = match kind {
-            RequestKind::WithdrawConsent => (!purpose.rests_on_consent())
+            RequestKind::WithdrawConsent => (!purpose.takes_consent())
                 .then(|| format!("purpose {id:?} does not rest on consent")),
             RequestKind::Objection => purpose.objection_refused(),
             // Refused above when they name purposes.

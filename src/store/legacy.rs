@@ -277,6 +277,7 @@ impl Rows {
             criminal_data_authorisation: row.criminal_data_authorisation.clone(),
             direct_marketing: row.direct_marketing,
             storage_only: row.storage_only,
+            consent_unless: None,
             data_subjects: Self::children(&self.data_subjects, row.id)
                 .iter()
                 .map(|subject| subject.name.clone())

@@ -15,10 +15,10 @@ use purposed::domain::{
     engine::{CompiledPolicy, Question, RevisionInfo},
     geo::Territory,
     policy::{
-        Agreement, CustomCategory, Engagement, EngagementCondition, LegalBasis, Mechanism,
-        MinimumAge, Organisation, OrganisationRole, Period, Purpose, Recipient, RecipientKind,
-        RecipientStatus, Registry, RetentionEvent, RetentionRule, Safeguard, SpecialCondition,
-        UntestedInterests,
+        Agreement, ConsentUnless, CustomCategory, Engagement, EngagementCondition, LegalBasis,
+        Mechanism, MinimumAge, Organisation, OrganisationRole, Period, Purpose, Recipient,
+        RecipientKind, RecipientStatus, Registry, RetentionEvent, RetentionRule, Safeguard,
+        SpecialCondition, UntestedInterests,
     },
     subject::{
         Birth, ConsentAction, ConsentEvent, Erasure, Objection, ObjectionScope, Restriction,
@@ -395,6 +395,14 @@ fn registry(random: &mut Random) -> World {
                 && random.chance(50))
             .then(|| "fraud prevention".into()),
             legal_basis_source: None,
+            // Engines ignore it on a consent basis; the manifest refuses that.
+            consent_unless: random.some(20, |_| ConsentUnless {
+                condition: EngagementCondition {
+                    id: "switch".into(),
+                    description: "the subject is a member".into(),
+                },
+                source: "generated".into(),
+            }),
             special_condition: random.some(25, |random| {
                 *random.pick(&[
                     SpecialCondition::ExplicitConsent,
@@ -696,7 +704,8 @@ fn reference(
             }
         }
         let consent_based = purpose.legal_basis == Some(LegalBasis::Consent)
-            || purpose.special_condition == Some(SpecialCondition::ExplicitConsent);
+            || purpose.special_condition == Some(SpecialCondition::ExplicitConsent)
+            || (purpose.consent_unless.is_some() && !asked.switch_on);
         let objectionable = matches!(
             purpose.legal_basis,
             Some(LegalBasis::PublicTask | LegalBasis::LegitimateInterests)

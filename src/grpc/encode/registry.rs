@@ -178,6 +178,18 @@ pub fn purpose(purpose: &Purpose) -> proto::Purpose {
             .unwrap_or_default(),
         direct_marketing: purpose.direct_marketing,
         storage_only: purpose.storage_only,
+        consent_unless: purpose
+            .consent_unless
+            .as_ref()
+            .map(|unless| proto::EngagementCondition {
+                id: unless.condition.id.clone(),
+                description: unless.condition.description.clone(),
+            }),
+        consent_unless_source: purpose
+            .consent_unless
+            .as_ref()
+            .map(|unless| unless.source.clone())
+            .unwrap_or_default(),
         data_subjects: purpose.data_subjects.clone(),
         categories: purpose.categories.clone(),
         engagements: purpose
