@@ -3,7 +3,7 @@
 //! every problem with its place in the document, and only then builds a domain `Registry`.
 
 use std::{
-    collections::{HashMap, HashSet},
+    collections::{BTreeMap, HashMap, HashSet},
     str::FromStr,
 };
 
@@ -18,16 +18,19 @@ use crate::domain::{
         RecipientId, is_registry_id,
     },
     policy::{
-        Agreement, ConsentUnless, Contact, CustomCategory, Engagement, EngagementCondition,
-        LegalBasis, Mechanism, MinimumAge, Organisation, OrganisationRole, Period, Purpose,
-        Recipient, RecipientKind, RecipientStatus, Registry, RetentionEvent, RetentionRule,
-        Safeguard, SpecialCondition, UntestedInterests,
+        Accountability, Agreement, Arrangement, Authority, ConditionalCategory, ConsentUnless,
+        Contact, ControllerServed, Cookie, CookieCategory, CustomCategory, DataProtection,
+        DocumentKind, DocumentLayout, DocumentRow, Engagement, EngagementCondition, LegalBasis,
+        Measure, Mechanism, MinimumAge, Organisation, OrganisationRole, Period, Purpose, Recipient,
+        RecipientKind, RecipientStatus, Registry, RetentionEvent, RetentionRule, Safeguard,
+        SpecialCondition, Technique, UntestedInterests,
     },
     taxonomy::{self, Sensitivity},
+    text::{Language, Localised},
 };
 
-/// The manifest format version this build reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest manifest format version this build reads; it reads every earlier one too.
+pub const FORMAT_VERSION: u32 = 2;
 /// Default upper bound of a manifest's size.
 pub const DEFAULT_MAX_BYTES: usize = 1024 * 1024;
 
@@ -226,6 +229,102 @@ struct Document {
     recipients: Vec<RecipientDoc>,
     #[serde(default)]
     purposes: Vec<PurposeDoc>,
+    #[serde(default)]
+    documents: Vec<DocumentDoc>,
+    #[serde(default)]
+    cookies: Vec<CookieDoc>,
+}
+
+/// A display text: a plain string in the default language, or `{lv: ..., en: ...}`.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum TextDoc {
+    Plain(String),
+    ByLanguage(BTreeMap<String, String>),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocumentDoc {
+    id: String,
+    kind: String,
+    title: TextDoc,
+    #[serde(default)]
+    rows: Vec<RowDoc>,
+    source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RowDoc {
+    label: String,
+    heading: Option<TextDoc>,
+    #[serde(default)]
+    purposes: Vec<String>,
+    #[serde(default)]
+    recipients: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CookieDoc {
+    name: String,
+    provider: String,
+    category: String,
+    purpose: Option<String>,
+    description: TextDoc,
+    duration: TextDoc,
+    consent_required: Option<bool>,
+    source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthorityDoc {
+    name: String,
+    address: Option<String>,
+    website: Option<String>,
+    source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MeasureDoc {
+    text: TextDoc,
+    source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ControllerDoc {
+    name: Option<String>,
+    category: Option<TextDoc>,
+    agreement: Option<String>,
+    source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ArrangementDoc {
+    reference: Option<String>,
+    essence: TextDoc,
+    source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DataProtectionDoc {
+    technique: String,
+    description: Option<TextDoc>,
+    source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConditionalCategoryDoc {
+    category: String,
+    when: TextDoc,
+    source: String,
 }
 
 #[derive(Deserialize)]
@@ -241,6 +340,14 @@ struct OrganisationDoc {
     rights: RightsDoc,
     minimum_age: Option<MinimumAgeDoc>,
     legitimate_interests_without_test: Option<String>,
+    language: Option<String>,
+    address: Option<String>,
+    supervisory_authority: Option<AuthorityDoc>,
+    reviewed_on: Option<String>,
+    #[serde(default)]
+    security_measures: Vec<MeasureDoc>,
+    #[serde(default)]
+    controllers: Vec<ControllerDoc>,
     source: String,
 }
 
@@ -271,7 +378,7 @@ struct ContactDoc {
 #[serde(deny_unknown_fields)]
 struct CategoryDoc {
     key: String,
-    name: String,
+    name: TextDoc,
     sensitivity: Option<String>,
     dpv: Option<String>,
     source: String,
@@ -281,7 +388,7 @@ struct CategoryDoc {
 #[serde(deny_unknown_fields)]
 struct RecipientDoc {
     id: String,
-    name: String,
+    name: TextDoc,
     kind: String,
     parent: Option<String>,
     locations: Vec<String>,
@@ -291,7 +398,9 @@ struct RecipientDoc {
     safeguards: Vec<SafeguardDoc>,
     status: Option<String>,
     objection_window_ends: Option<String>,
-    description: Option<String>,
+    description: Option<TextDoc>,
+    data_processed: Option<TextDoc>,
+    arrangement: Option<ArrangementDoc>,
     registration_number: Option<String>,
     address: Option<String>,
     source: String,
@@ -321,9 +430,13 @@ struct SafeguardDoc {
 #[serde(deny_unknown_fields)]
 struct PurposeDoc {
     id: String,
-    name: String,
-    description: Option<String>,
+    name: TextDoc,
+    description: Option<TextDoc>,
     legal_basis: Option<String>,
+    legal_basis_qualifier: Option<TextDoc>,
+    data_protection: Option<DataProtectionDoc>,
+    #[serde(default)]
+    conditional_categories: Vec<ConditionalCategoryDoc>,
     legal_basis_source: Option<String>,
     balancing_test: Option<String>,
     legitimate_interest: Option<String>,
@@ -353,6 +466,7 @@ struct EngagementDoc {
     #[serde(default)]
     categories: Vec<String>,
     condition: Option<ConditionDoc>,
+    data_processed: Option<TextDoc>,
     source: Option<String>,
 }
 
@@ -378,7 +492,7 @@ struct RetentionDoc {
     from: String,
     #[serde(default)]
     categories: Vec<String>,
-    description: Option<String>,
+    description: Option<TextDoc>,
     source: String,
 }
 
@@ -430,6 +544,10 @@ fn parent_chain(docs: &[RecipientDoc], ids: &HashMap<String, usize>, start: usiz
 struct Validator {
     violations: Vec<Violation>,
     warnings: Vec<Violation>,
+    /// The document's format version.
+    version: u32,
+    /// The default language of its texts (format 2).
+    language: Option<Language>,
     /// Category keys known to the document: the default taxonomy and the document's own.
     categories: HashMap<String, Sensitivity>,
 }
@@ -469,6 +587,70 @@ impl Validator {
                 path,
                 format!("is {} bytes, over the limit of {max}", text.len()),
             );
+        }
+    }
+
+    /// A display text: plain (in the default language), or, in format 2, the wording per
+    /// language, which must include the default.
+    fn localised(&mut self, path: String, doc: &TextDoc, max: usize) -> Localised {
+        let by_language = match doc {
+            TextDoc::Plain(text) => {
+                self.text(path, text, max, true);
+                return text.trim().into();
+            }
+            TextDoc::ByLanguage(by_language) => by_language,
+        };
+        let Some(default) = self.language else {
+            // In format 2 the missing or malformed default language is refused once, where
+            // it is stated.
+            if self.version < 2 {
+                self.fail(
+                    path,
+                    "a text by language needs version: 2 and organisation.language, its default",
+                );
+            }
+            return Localised::default();
+        };
+        let mut text = None;
+        let mut translations = BTreeMap::new();
+        for (code, wording) in by_language {
+            let field = format!("{path}.{code}");
+            match code.parse::<Language>() {
+                Ok(language) => {
+                    self.text(field, wording, max, true);
+                    let wording = wording.trim().to_owned();
+                    if language == default {
+                        text = Some(wording);
+                    } else {
+                        translations.insert(language, wording);
+                    }
+                }
+                Err(refused) => self.fail(field, refused.to_string()),
+            }
+        }
+        match text {
+            Some(text) => Localised::new(text, translations),
+            None => {
+                self.fail(
+                    path,
+                    format!("has no wording in the default language {default:?}"),
+                );
+                Localised::default()
+            }
+        }
+    }
+
+    fn optional_localised(
+        &mut self,
+        path: String,
+        doc: &Option<TextDoc>,
+        max: usize,
+    ) -> Option<Localised> {
+        match doc {
+            // An empty plain text reads as absent, as `optional_text` has it.
+            Some(TextDoc::Plain(text)) if text.trim().is_empty() => None,
+            Some(doc) => Some(self.localised(path, doc, max)),
+            None => None,
         }
     }
 
@@ -544,11 +726,12 @@ impl Validator {
     }
 
     fn validate(mut self, document: Document) -> Result<Parsed, ManifestError> {
-        if document.version != FORMAT_VERSION {
+        self.version = document.version;
+        if !(1..=FORMAT_VERSION).contains(&document.version) {
             self.fail(
                 "version",
                 format!(
-                    "format version {} is not supported; this build reads version {FORMAT_VERSION}",
+                    "format version {} is not supported; this build reads versions 1 to {FORMAT_VERSION}",
                     document.version
                 ),
             );
@@ -580,6 +763,8 @@ impl Validator {
                 .as_ref()
                 .map_or(UntestedInterests::Deny, |o| o.untested_interests),
         );
+        let documents = self.documents(document.documents, &recipients, &purposes);
+        let cookies = self.cookies(document.cookies, &purposes);
 
         if !self.violations.is_empty() {
             if self.violations.len() > MAX_VIOLATIONS {
@@ -605,6 +790,8 @@ impl Validator {
                     .map(|(recipient, _)| recipient)
                     .collect(),
                 purposes,
+                documents,
+                cookies,
             }
             .normalise(),
             warnings: self.warnings,
@@ -613,6 +800,21 @@ impl Validator {
 
     fn organisation(&mut self, doc: OrganisationDoc) -> Option<Organisation> {
         self.id::<OrganisationId>("organisation.id".into(), &doc.id, "organisation");
+        match (&doc.language, self.version) {
+            (Some(code), 2..) => match code.parse::<Language>() {
+                Ok(language) => self.language = Some(language),
+                Err(refused) => self.fail("organisation.language", refused.to_string()),
+            },
+            (Some(_), _) => self.fail(
+                "organisation.language",
+                "a default language belongs to format 2: set version: 2",
+            ),
+            (None, 2..) => self.fail(
+                "organisation.language",
+                "format 2 needs the default language of the texts, such as \"lv\"",
+            ),
+            (None, _) => {}
+        }
         self.text(
             "organisation.legal_name".into(),
             &doc.legal_name,
@@ -641,7 +843,7 @@ impl Validator {
             &doc.registration_number,
             MAX_NAME_LEN,
         );
-        let dpo = doc.dpo.map(|dpo| Contact {
+        let dpo = doc.dpo.as_ref().map(|dpo| Contact {
             name: self.optional_text("organisation.dpo.name".into(), &dpo.name, MAX_NAME_LEN),
             email: self.optional_text("organisation.dpo.email".into(), &dpo.email, MAX_NAME_LEN),
             phone: self.optional_text("organisation.dpo.phone".into(), &dpo.phone, MAX_NAME_LEN),
@@ -651,7 +853,7 @@ impl Validator {
                 MAX_TEXT_LEN,
             ),
         });
-        let minimum_age = doc.minimum_age.and_then(|minimum| {
+        let minimum_age = doc.minimum_age.as_ref().and_then(|minimum| {
             self.text(
                 "organisation.minimum_age.source".into(),
                 &minimum.source,
@@ -679,6 +881,7 @@ impl Validator {
                 text,
             ),
         };
+        let accountability = self.accountability(&doc, role);
         Some(Organisation {
             id: doc.id,
             legal_name: doc.legal_name.trim().to_owned(),
@@ -689,8 +892,251 @@ impl Validator {
             clock_waits_for_identity: doc.rights.clock_waits_for_identity,
             minimum_age,
             untested_interests: untested_interests?,
+            language: self.language,
+            accountability,
             source: doc.source.trim().to_owned(),
         })
+    }
+
+    fn accountability(
+        &mut self,
+        doc: &OrganisationDoc,
+        role: Option<OrganisationRole>,
+    ) -> Accountability {
+        let address = self.optional_text("organisation.address".into(), &doc.address, MAX_TEXT_LEN);
+        let supervisory_authority = doc.supervisory_authority.as_ref().map(|authority| {
+            let path = "organisation.supervisory_authority";
+            self.text(format!("{path}.name"), &authority.name, MAX_NAME_LEN, true);
+            self.text(
+                format!("{path}.source"),
+                &authority.source,
+                MAX_TEXT_LEN,
+                true,
+            );
+            Authority {
+                name: authority.name.trim().to_owned(),
+                address: self.optional_text(
+                    format!("{path}.address"),
+                    &authority.address,
+                    MAX_TEXT_LEN,
+                ),
+                website: self.optional_text(
+                    format!("{path}.website"),
+                    &authority.website,
+                    MAX_NAME_LEN,
+                ),
+                source: authority.source.trim().to_owned(),
+            }
+        });
+        let reviewed_on = self
+            .optional_date("organisation.reviewed_on".into(), &doc.reviewed_on)
+            .flatten();
+        let security_measures = doc
+            .security_measures
+            .iter()
+            .enumerate()
+            .map(|(index, measure)| {
+                let path = format!("organisation.security_measures[{index}]");
+                self.text(
+                    format!("{path}.source"),
+                    &measure.source,
+                    MAX_TEXT_LEN,
+                    true,
+                );
+                Measure {
+                    text: self.localised(format!("{path}.text"), &measure.text, MAX_TEXT_LEN),
+                    source: measure.source.trim().to_owned(),
+                }
+            })
+            .collect();
+        if !doc.controllers.is_empty() && role == Some(OrganisationRole::Controller) {
+            self.fail(
+                "organisation.controllers",
+                "the controllers a processor acts for (Art. 30(2)(a)); this organisation is a controller",
+            );
+        }
+        let controllers = doc
+            .controllers
+            .iter()
+            .enumerate()
+            .map(|(index, controller)| {
+                let path = format!("organisation.controllers[{index}]");
+                self.text(
+                    format!("{path}.source"),
+                    &controller.source,
+                    MAX_TEXT_LEN,
+                    true,
+                );
+                let served = ControllerServed {
+                    name: self.optional_text(
+                        format!("{path}.name"),
+                        &controller.name,
+                        MAX_NAME_LEN,
+                    ),
+                    category: self.optional_localised(
+                        format!("{path}.category"),
+                        &controller.category,
+                        MAX_TEXT_LEN,
+                    ),
+                    agreement: self.optional_text(
+                        format!("{path}.agreement"),
+                        &controller.agreement,
+                        MAX_TEXT_LEN,
+                    ),
+                    source: controller.source.trim().to_owned(),
+                };
+                if served.name.is_none() && served.category.is_none() {
+                    self.fail(path, "names the controller or the category of customers");
+                }
+                served
+            })
+            .collect();
+        Accountability {
+            address,
+            supervisory_authority,
+            reviewed_on,
+            security_measures,
+            controllers,
+        }
+    }
+
+    fn documents(
+        &mut self,
+        docs: Vec<DocumentDoc>,
+        recipients: &[(Recipient, usize)],
+        purposes: &[Purpose],
+    ) -> Vec<DocumentLayout> {
+        let mut ids = HashSet::new();
+        let mut documents = Vec::with_capacity(docs.len());
+        for (index, doc) in docs.into_iter().enumerate() {
+            let path = entry("documents", index, &doc.id);
+            self.id::<PurposeId>(format!("{path}.id"), &doc.id, "document");
+            if !ids.insert(doc.id.clone()) {
+                self.fail(
+                    format!("{path}.id"),
+                    format!("document {:?} is declared twice", doc.id),
+                );
+            }
+            self.text(format!("{path}.source"), &doc.source, MAX_TEXT_LEN, true);
+            let kind = self.spelled::<DocumentKind>(format!("{path}.kind"), &doc.kind);
+            let title = self.localised(format!("{path}.title"), &doc.title, MAX_NAME_LEN);
+            let mut labels = HashSet::new();
+            let mut rows = Vec::with_capacity(doc.rows.len());
+            for (position, row) in doc.rows.into_iter().enumerate() {
+                let row_path = format!("{path}.rows[{position}]");
+                self.text(format!("{row_path}.label"), &row.label, MAX_NAME_LEN, true);
+                if !labels.insert(row.label.trim().to_owned()) {
+                    self.fail(
+                        format!("{row_path}.label"),
+                        format!("row {:?} is listed twice", row.label),
+                    );
+                }
+                let heading = self.optional_localised(
+                    format!("{row_path}.heading"),
+                    &row.heading,
+                    MAX_TEXT_LEN,
+                );
+                for (at, id) in row.purposes.iter().enumerate() {
+                    if !purposes.iter().any(|purpose| purpose.id == *id) {
+                        self.fail(
+                            format!("{row_path}.purposes[{at}]"),
+                            format!("unknown purpose {id:?}"),
+                        );
+                    }
+                }
+                for (at, id) in row.recipients.iter().enumerate() {
+                    if !recipients.iter().any(|(recipient, _)| recipient.id == *id) {
+                        self.fail(
+                            format!("{row_path}.recipients[{at}]"),
+                            format!("unknown recipient {id:?}"),
+                        );
+                    }
+                }
+                rows.push(DocumentRow {
+                    label: row.label.trim().to_owned(),
+                    heading,
+                    purposes: row.purposes,
+                    recipients: row.recipients,
+                });
+            }
+            if let Some(kind) = kind {
+                documents.push(DocumentLayout {
+                    id: doc.id,
+                    kind,
+                    title,
+                    rows,
+                    source: doc.source.trim().to_owned(),
+                });
+            }
+        }
+        documents
+    }
+
+    fn cookies(&mut self, docs: Vec<CookieDoc>, purposes: &[Purpose]) -> Vec<Cookie> {
+        let mut seen = HashSet::new();
+        let mut cookies = Vec::with_capacity(docs.len());
+        for (index, doc) in docs.into_iter().enumerate() {
+            let path = format!("cookies[{index}] ({})", doc.name.trim());
+            self.text(format!("{path}.name"), &doc.name, MAX_NAME_LEN, true);
+            self.text(
+                format!("{path}.provider"),
+                &doc.provider,
+                MAX_NAME_LEN,
+                true,
+            );
+            self.text(format!("{path}.source"), &doc.source, MAX_TEXT_LEN, true);
+            if !seen.insert((doc.name.trim().to_owned(), doc.provider.trim().to_owned())) {
+                self.fail(
+                    format!("{path}.name"),
+                    format!(
+                        "cookie {:?} of {:?} is listed twice",
+                        doc.name, doc.provider
+                    ),
+                );
+            }
+            let category =
+                self.spelled::<CookieCategory>(format!("{path}.category"), &doc.category);
+            if let Some(purpose) = &doc.purpose
+                && !purposes.iter().any(|known| known.id == *purpose)
+            {
+                self.fail(
+                    format!("{path}.purpose"),
+                    format!("unknown purpose {purpose:?}"),
+                );
+            }
+            let description = self.localised(
+                format!("{path}.description"),
+                &doc.description,
+                MAX_TEXT_LEN,
+            );
+            let duration = self.localised(format!("{path}.duration"), &doc.duration, MAX_NAME_LEN);
+            let Some(category) = category else {
+                continue;
+            };
+            let necessary = category == CookieCategory::Necessary;
+            let consent_required = match doc.consent_required {
+                None => !necessary,
+                Some(false) if !necessary => {
+                    self.fail(
+                        format!("{path}.consent_required"),
+                        "only a strictly necessary cookie is exempt from consent (ePrivacy Directive Art. 5(3))",
+                    );
+                    true
+                }
+                Some(stated) => stated,
+            };
+            cookies.push(Cookie {
+                name: doc.name.trim().to_owned(),
+                provider: doc.provider.trim().to_owned(),
+                category,
+                purpose: doc.purpose,
+                description,
+                duration,
+                consent_required,
+                source: doc.source.trim().to_owned(),
+            });
+        }
+        cookies
     }
 
     fn custom_categories(&mut self, docs: Vec<CategoryDoc>) -> Vec<CustomCategory> {
@@ -728,7 +1174,7 @@ impl Validator {
                     format!("parent category {parent:?} is neither in the default taxonomy nor declared here"),
                 );
             }
-            self.text(format!("{path}.name"), &doc.name, MAX_NAME_LEN, true);
+            let name = self.localised(format!("{path}.name"), &doc.name, MAX_NAME_LEN);
             self.text(format!("{path}.source"), &doc.source, MAX_TEXT_LEN, true);
             let sensitivity = match doc.sensitivity.as_deref() {
                 None => Some(Sensitivity::Ordinary),
@@ -741,7 +1187,7 @@ impl Validator {
             self.categories.insert(doc.key.clone(), sensitivity);
             categories.push(CustomCategory {
                 key: doc.key,
-                name: doc.name.trim().to_owned(),
+                name,
                 sensitivity,
                 dpv,
                 source: doc.source.trim().to_owned(),
@@ -785,7 +1231,7 @@ impl Validator {
         let mut recipients = Vec::with_capacity(docs.len());
         for (index, doc) in docs.iter().enumerate() {
             let path = entry("recipients", index, &doc.id);
-            self.text(format!("{path}.name"), &doc.name, MAX_NAME_LEN, true);
+            let name = self.localised(format!("{path}.name"), &doc.name, MAX_NAME_LEN);
             self.text(format!("{path}.source"), &doc.source, MAX_TEXT_LEN, true);
             let kind = self.spelled::<RecipientKind>(format!("{path}.kind"), &doc.kind);
             match (&doc.parent, kind) {
@@ -923,11 +1369,44 @@ impl Validator {
                 }
             };
 
-            let description = self.optional_text(
+            let description = self.optional_localised(
                 format!("{path}.description"),
                 &doc.description,
                 MAX_TEXT_LEN,
             );
+            let data_processed = self.optional_localised(
+                format!("{path}.data_processed"),
+                &doc.data_processed,
+                MAX_TEXT_LEN,
+            );
+            let arrangement = doc.arrangement.as_ref().map(|arrangement| {
+                let field = format!("{path}.arrangement");
+                if kind.is_some_and(|kind| kind != RecipientKind::JointController) {
+                    self.fail(
+                        field.clone(),
+                        "an Art. 26 arrangement is between joint controllers",
+                    );
+                }
+                self.text(
+                    format!("{field}.source"),
+                    &arrangement.source,
+                    MAX_TEXT_LEN,
+                    true,
+                );
+                Arrangement {
+                    reference: self.optional_text(
+                        format!("{field}.reference"),
+                        &arrangement.reference,
+                        MAX_TEXT_LEN,
+                    ),
+                    essence: self.localised(
+                        format!("{field}.essence"),
+                        &arrangement.essence,
+                        MAX_TEXT_LEN,
+                    ),
+                    source: arrangement.source.trim().to_owned(),
+                }
+            });
             let registration_number = self.optional_text(
                 format!("{path}.registration_number"),
                 &doc.registration_number,
@@ -938,7 +1417,7 @@ impl Validator {
                 recipients.push((
                     Recipient {
                         id: doc.id.clone(),
-                        name: doc.name.trim().to_owned(),
+                        name,
                         kind,
                         parent: doc.parent.clone(),
                         locations,
@@ -946,6 +1425,8 @@ impl Validator {
                         safeguards,
                         status,
                         description,
+                        data_processed,
+                        arrangement,
                         registration_number,
                         address,
                         source: doc.source.trim().to_owned(),
@@ -1092,13 +1573,40 @@ impl Validator {
                     format!("purpose {:?} is declared twice", doc.id),
                 );
             }
-            self.text(format!("{path}.name"), &doc.name, MAX_NAME_LEN, true);
+            let name = self.localised(format!("{path}.name"), &doc.name, MAX_NAME_LEN);
             self.text(format!("{path}.source"), &doc.source, MAX_TEXT_LEN, true);
-            let description = self.optional_text(
+            let description = self.optional_localised(
                 format!("{path}.description"),
                 &doc.description,
                 MAX_TEXT_LEN,
             );
+            let legal_basis_qualifier = self.optional_localised(
+                format!("{path}.legal_basis_qualifier"),
+                &doc.legal_basis_qualifier,
+                MAX_TEXT_LEN,
+            );
+            let data_protection = doc.data_protection.as_ref().and_then(|protection| {
+                let field = format!("{path}.data_protection");
+                self.text(
+                    format!("{field}.source"),
+                    &protection.source,
+                    MAX_TEXT_LEN,
+                    true,
+                );
+                let description = self.optional_localised(
+                    format!("{field}.description"),
+                    &protection.description,
+                    MAX_TEXT_LEN,
+                );
+                Some(DataProtection {
+                    technique: self.spelled::<Technique>(
+                        format!("{field}.technique"),
+                        &protection.technique,
+                    )?,
+                    description,
+                    source: protection.source.trim().to_owned(),
+                })
+            });
             let legal_basis_source = self.optional_text(
                 format!("{path}.legal_basis_source"),
                 &doc.legal_basis_source,
@@ -1265,9 +1773,15 @@ impl Validator {
                         MAX_TEXT_LEN,
                     )
                     .unwrap_or_else(|| doc.source.trim().to_owned());
+                let data_processed = self.optional_localised(
+                    format!("{engagement_path}.data_processed"),
+                    &engagement.data_processed,
+                    MAX_TEXT_LEN,
+                );
                 engagements.push(Engagement {
                     recipient: engagement.id.clone(),
                     categories: engagement.categories.clone(),
+                    data_processed,
                     condition,
                     source,
                 });
@@ -1299,7 +1813,7 @@ impl Validator {
                         );
                     }
                 }
-                let description = self.optional_text(
+                let description = self.optional_localised(
                     format!("{rule_path}.description"),
                     &rule.description,
                     MAX_TEXT_LEN,
@@ -1366,11 +1880,39 @@ impl Validator {
                 }
             });
 
+            let mut conditional_categories = Vec::new();
+            for (position, conditional) in doc.conditional_categories.iter().enumerate() {
+                let field = format!("{path}.conditional_categories[{position}]");
+                if !declared(&conditional.category) {
+                    self.fail(
+                        format!("{field}.category"),
+                        format!(
+                            "category {:?} is not among the purpose's categories",
+                            conditional.category
+                        ),
+                    );
+                }
+                self.text(
+                    format!("{field}.source"),
+                    &conditional.source,
+                    MAX_TEXT_LEN,
+                    true,
+                );
+                conditional_categories.push(ConditionalCategory {
+                    category: conditional.category.clone(),
+                    when: self.localised(format!("{field}.when"), &conditional.when, MAX_TEXT_LEN),
+                    source: conditional.source.trim().to_owned(),
+                });
+            }
+
             purposes.push(Purpose {
                 id: doc.id,
-                name: doc.name.trim().to_owned(),
+                name,
                 description,
                 legal_basis,
+                legal_basis_qualifier,
+                data_protection,
+                conditional_categories,
                 balancing_test,
                 legitimate_interest,
                 legal_basis_source,
@@ -1425,6 +1967,241 @@ purposes:
             Ok(_) => panic!("expected the manifest to be refused"),
             Err(error) => error.violations().iter().map(ToString::to_string).collect(),
         }
+    }
+
+    /// Every addition of format 2, as docs/manifest.md shows them.
+    const FORMAT_2: &str = r#"
+version: 2
+organisation:
+  id: peero
+  legal_name: SIA Peero
+  country: LV
+  role: processor
+  language: lv
+  address: "Rīga, Latvija"
+  reviewed_on: 2025-04-01
+  security_measures:
+    - text: {lv: "Šifrēšana", en: "Encryption at rest"}
+      source: "list §5"
+  controllers:
+    - category: {lv: "Peero klienti", en: "Peero's clients"}
+      agreement: "Peero terms of service, data processing annex"
+      source: "list intro"
+  source: subprocessor list
+categories:
+  - key: user.feedback
+    name: {lv: "Atsauksmes", en: "Feedback"}
+    source: "list row 3"
+recipients:
+  - id: onesignal
+    name: OneSignal
+    kind: subprocessor
+    locations: [US]
+    agreements: [{reference: DPA, source: list row 4}]
+    safeguards: [{mechanism: scc, module: 3, source: list row 4}]
+    data_processed: {lv: "Ierīces modelis", en: "Device model"}
+    source: list row 4
+purposes:
+  - id: notifications
+    name: {lv: "Paziņojumi", en: "Notifications"}
+    description: "Paziņojumu sūtīšana"
+    legal_basis: controller_instructions
+    legal_basis_qualifier: {lv: "pēc klienta norādījumiem", en: "on the client's instructions"}
+    data_protection: {technique: pseudonymised, description: {lv: "ID", en: "ids only"}, source: "row 4"}
+    categories: [user.device, user.feedback]
+    conditional_categories:
+      - {category: user.feedback, when: {lv: "ja sniegts", en: "if given"}, source: "row 3"}
+    recipients:
+      - {id: onesignal, categories: [user.device], data_processed: {lv: "Ierīce", en: "Device"}}
+    retention:
+      - {period: P30D, from: collection, description: {lv: "30 dienas", en: "30 days"}, source: "row 4"}
+    source: list row 4
+documents:
+  - id: subprocessor-list
+    kind: subprocessor_list
+    title: {lv: "Apakšapstrādātāju saraksts", en: "Subprocessor list"}
+    rows:
+      - {label: "4", heading: "OneSignal", purposes: [notifications], recipients: [onesignal]}
+    source: "000"
+cookies:
+  - name: _ga
+    provider: Google
+    category: statistics
+    purpose: notifications
+    description: {lv: "Apmeklējumu statistika", en: "Visit statistics"}
+    duration: {lv: "2 gadi", en: "2 years"}
+    source: "cookie policy"
+  - name: session
+    provider: peero
+    category: necessary
+    description: "Sesija"
+    duration: "sesija"
+    source: "cookie policy"
+"#;
+
+    #[test]
+    fn format_2_holds_every_fact_of_the_documents_in_their_languages() {
+        let parsed = parse(FORMAT_2, DEFAULT_MAX_BYTES).unwrap();
+        assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+        let registry = parsed.registry;
+        let en = "en".parse::<Language>().ok();
+        let no = "no".parse::<Language>().ok();
+        let organisation = &registry.organisation;
+        assert_eq!(organisation.language, "lv".parse().ok());
+        assert_eq!(
+            organisation.accountability.reviewed_on,
+            "2025-04-01".parse().ok()
+        );
+        assert_eq!(
+            organisation.accountability.security_measures[0]
+                .text
+                .in_language(en),
+            "Encryption at rest"
+        );
+        assert_eq!(
+            organisation.accountability.controllers[0]
+                .category
+                .as_ref()
+                .unwrap()
+                .in_language(no),
+            "Peero klienti"
+        );
+        assert_eq!(registry.categories[0].name.in_language(en), "Feedback");
+        let onesignal = &registry.recipients[0];
+        assert_eq!(
+            onesignal.data_processed.as_ref().unwrap().text(),
+            "Ierīces modelis"
+        );
+        let purpose = &registry.purposes[0];
+        assert_eq!(purpose.name.in_language(en), "Notifications");
+        assert_eq!(purpose.name.in_language(no), "Paziņojumi");
+        // A plain text is the default language's, whatever language is asked for.
+        assert_eq!(
+            purpose.description.as_ref().unwrap().in_language(en),
+            "Paziņojumu sūtīšana"
+        );
+        assert_eq!(
+            purpose
+                .legal_basis_qualifier
+                .as_ref()
+                .unwrap()
+                .in_language(en),
+            "on the client's instructions"
+        );
+        assert_eq!(
+            purpose.data_protection.as_ref().unwrap().technique,
+            Technique::Pseudonymised
+        );
+        assert_eq!(purpose.conditional_categories[0].category, "user.feedback");
+        assert_eq!(
+            purpose.engagements[0]
+                .data_processed
+                .as_ref()
+                .unwrap()
+                .in_language(en),
+            "Device"
+        );
+        assert_eq!(
+            purpose.retention[0]
+                .description
+                .as_ref()
+                .unwrap()
+                .in_language(en),
+            "30 days"
+        );
+        let layout = &registry.documents[0];
+        assert_eq!(
+            (layout.kind, layout.rows[0].label.as_str()),
+            (DocumentKind::SubprocessorList, "4")
+        );
+        assert_eq!(layout.title.in_language(en), "Subprocessor list");
+        let cookies: Vec<(&str, CookieCategory, bool)> = registry
+            .cookies
+            .iter()
+            .map(|cookie| {
+                (
+                    cookie.name.as_str(),
+                    cookie.category,
+                    cookie.consent_required,
+                )
+            })
+            .collect();
+        assert_eq!(
+            cookies,
+            [
+                ("_ga", CookieCategory::Statistics, true),
+                ("session", CookieCategory::Necessary, false)
+            ]
+        );
+        // The stored form reads back equal.
+        let stored = serde_json::to_string(&registry).unwrap();
+        assert_eq!(serde_json::from_str::<Registry>(&stored).unwrap(), registry);
+    }
+
+    #[test]
+    fn format_2_refuses_what_the_documents_cannot_mean() {
+        let refused = |from: &str, to: &str| {
+            let text = FORMAT_2.replacen(from, to, 1);
+            assert_ne!(text, FORMAT_2, "{from:?} is not in the example");
+            violations(&text)
+        };
+        assert_eq!(
+            refused("  language: lv\n", ""),
+            [
+                "organisation.language: format 2 needs the default language of the texts, such as \"lv\""
+            ]
+        );
+        assert_eq!(
+            refused(
+                "name: {lv: \"Paziņojumi\", en: \"Notifications\"}",
+                "name: {en: \"Notifications\"}"
+            ),
+            ["purposes[0] (notifications).name: has no wording in the default language \"lv\""]
+        );
+        assert!(
+            refused("en: \"Notifications\"", "EN: \"Notifications\"")[0]
+                .starts_with("purposes[0] (notifications).name.EN: language must be")
+        );
+        assert_eq!(
+            refused(
+                "    category: statistics\n",
+                "    category: statistics\n    consent_required: false\n"
+            ),
+            [
+                "cookies[0] (_ga).consent_required: only a strictly necessary cookie is exempt from consent (ePrivacy Directive Art. 5(3))"
+            ]
+        );
+        assert_eq!(
+            refused("recipients: [onesignal]}", "recipients: [onesgnal]}"),
+            [
+                "documents[0] (subprocessor-list).rows[0].recipients[0]: unknown recipient \"onesgnal\""
+            ]
+        );
+        assert_eq!(
+            refused(
+                "{category: user.feedback, when:",
+                "{category: user.contact, when:"
+            ),
+            [
+                "purposes[0] (notifications).conditional_categories[0].category: category \"user.contact\" is not among the purpose's categories"
+            ]
+        );
+        assert_eq!(
+            refused("role: processor", "role: controller"),
+            [
+                "organisation.controllers: the controllers a processor acts for (Art. 30(2)(a)); this organisation is a controller",
+                "recipients[0] (onesignal).parent: a controller's subprocessor must name the processor it sits under",
+                "purposes[0] (notifications).legal_basis: controller_instructions is the basis of a processor; this organisation is a controller",
+            ]
+        );
+        // Version 1 reads plain texts only, and has no default language.
+        let version_1 = violations(&FORMAT_2.replacen("version: 2", "version: 1", 1));
+        assert_eq!(
+            version_1[0],
+            "organisation.language: a default language belongs to format 2: set version: 2"
+        );
+        assert!(version_1.iter().any(|found| found
+            == "purposes[0] (notifications).name: a text by language needs version: 2 and organisation.language, its default"));
     }
 
     #[test]

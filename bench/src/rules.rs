@@ -325,6 +325,8 @@ impl RuleSet {
             clock_waits_for_identity: false,
             minimum_age: None,
             untested_interests: Default::default(),
+            language: None,
+            accountability: Default::default(),
             source: source("organisation"),
         };
         let categories = self
@@ -332,7 +334,7 @@ impl RuleSet {
             .iter()
             .map(|category| CustomCategory {
                 key: category.key.clone(),
-                name: format!("Category {}", category.key),
+                name: format!("Category {}", category.key).into(),
                 sensitivity: Sensitivity::Ordinary,
                 dpv: None,
                 source: source(&category.key),
@@ -343,7 +345,7 @@ impl RuleSet {
             .iter()
             .map(|id| Recipient {
                 id: id.clone(),
-                name: format!("Processor {id}"),
+                name: format!("Processor {id}").into(),
                 kind: RecipientKind::Processor,
                 parent: None,
                 locations: vec![lv],
@@ -356,6 +358,8 @@ impl RuleSet {
                 safeguards: Vec::new(),
                 status: RecipientStatus::Active,
                 description: None,
+                data_processed: None,
+                arrangement: None,
                 registration_number: None,
                 address: None,
                 source: source(id),
@@ -368,9 +372,12 @@ impl RuleSet {
             .enumerate()
             .map(|(index, id)| Purpose {
                 id: id.clone(),
-                name: format!("Purpose {id}"),
+                name: format!("Purpose {id}").into(),
                 description: None,
                 legal_basis: Some(LegalBasis::Contract),
+                legal_basis_qualifier: None,
+                data_protection: None,
+                conditional_categories: Vec::new(),
                 balancing_test: None,
                 legitimate_interest: None,
                 legal_basis_source: None,
@@ -387,6 +394,7 @@ impl RuleSet {
                     .map(|grant| Engagement {
                         recipient: self.recipients[grant.recipient as usize].clone(),
                         categories: grant.categories.iter().map(key).collect(),
+                        data_processed: None,
                         condition: None,
                         source: source(&format!("{id} engages r{:03}", grant.recipient)),
                     })
@@ -400,6 +408,8 @@ impl RuleSet {
             categories,
             recipients,
             purposes,
+            documents: Vec::new(),
+            cookies: Vec::new(),
         }
         .normalise()
     }

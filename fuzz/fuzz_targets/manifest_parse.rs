@@ -53,16 +53,20 @@ fn run(text: &str, limit: usize) {
             let registry = policy.registry();
             let _ = encode::organisation(&registry.organisation, policy.info());
             for purpose in &registry.purposes {
-                let _ = encode::purpose(purpose);
+                let _ = encode::purpose(purpose, "en".parse().ok());
             }
             for recipient in &registry.recipients {
-                let _ = encode::recipient(recipient);
+                let _ = encode::recipient(recipient, "en".parse().ok());
             }
             for node in policy.categories() {
                 let parent = node
                     .parent
                     .map(|parent| &policy.categories()[parent as usize]);
-                let _ = encode::category(node, parent);
+                let own = registry
+                    .categories
+                    .iter()
+                    .find(|own| *own.key == *node.key);
+                let _ = encode::category(node, parent, own, "en".parse().ok());
             }
         }
     }

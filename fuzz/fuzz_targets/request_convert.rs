@@ -246,7 +246,12 @@ fn list_categories(request: proto::ListCategoriesRequest) {
             let parent = node
                 .parent
                 .map(|parent| &policy.categories()[parent as usize]);
-            let _ = encode::category(node, parent);
+            let own = policy
+                .registry()
+                .categories
+                .iter()
+                .find(|own| *own.key == *node.key);
+            let _ = encode::category(node, parent, own, input.of.at.language);
         }
         take(
             page,

@@ -31,6 +31,7 @@ use crate::{
         policy::Registry,
         pseudonym::{SubjectKey, SubjectRef},
         subject::SubjectState,
+        text::Language,
     },
     error::Error,
     manifest::{self, Violation},
@@ -410,6 +411,7 @@ impl App {
         &self,
         input: &QuestionInput,
         include_denied: bool,
+        language: Option<Language>,
     ) -> Result<(u64, Vec<RecipientOutcome>), Error> {
         self.wait_for_asked_revision(input).await?;
         let catalog = self.catalog.load();
@@ -448,7 +450,7 @@ impl App {
                     name: policy
                         .registry()
                         .recipient(recipient)
-                        .map(|recipient| recipient.name.clone())
+                        .map(|recipient| recipient.name.in_language(language).to_owned())
                         .unwrap_or_default(),
                     outcome,
                 });
@@ -720,6 +722,12 @@ impl App {
             .rev()
             .map(|policy| policy.info().clone())
             .collect())
+    }
+
+    /// A revision's registry serialised as the store keeps it.
+    pub fn registry_json(&self, organisation: &str, revision: u64) -> Result<String, Error> {
+        let policy = self.policy(organisation, Some(revision))?;
+        Ok(crate::store::serialise(policy.registry())?)
     }
 
     /// A revision's record with the manifest exactly as applied.

@@ -237,7 +237,7 @@ impl CompiledPolicy {
             add(
                 CategoryNode {
                     key: category.key.as_str().into(),
-                    name: category.name.as_str().into(),
+                    name: category.name.text().into(),
                     parent: parent.map(|index| index as CategoryId),
                     sensitivity: inherited.max(category.sensitivity),
                     dpv: category.dpv.as_deref().map(Arc::from),

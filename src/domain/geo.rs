@@ -289,6 +289,163 @@ pub fn adequacy_on(territory: Territory, day: Date) -> Option<&'static Adequacy>
         .find(|decision| territory.is(decision.territory) && decision.in_force_on(day))
 }
 
+/// A supervisory authority of the EEA (Art. 51), as the built-in table knows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SupervisoryAuthority {
+    pub country: &'static str,
+    pub name: &'static str,
+    pub website: &'static str,
+}
+
+const fn authority(
+    country: &'static str,
+    name: &'static str,
+    website: &'static str,
+) -> SupervisoryAuthority {
+    SupervisoryAuthority {
+        country,
+        name,
+        website,
+    }
+}
+
+/// One authority per EEA country: the national one. Germany's is the federal
+/// commissioner; a German organisation's lead authority is usually its Land's, which a
+/// manifest names in `organisation.supervisory_authority`. Names as the authorities write
+/// them (in English where they publish one), from the EDPB's list of members.
+const SUPERVISORY_AUTHORITIES: [SupervisoryAuthority; 30] = [
+    authority(
+        "AT",
+        "Österreichische Datenschutzbehörde",
+        "https://www.dsb.gv.at",
+    ),
+    authority(
+        "BE",
+        "Autorité de protection des données / Gegevensbeschermingsautoriteit",
+        "https://www.dataprotectionauthority.be",
+    ),
+    authority(
+        "BG",
+        "Commission for Personal Data Protection",
+        "https://www.cpdp.bg",
+    ),
+    authority(
+        "CY",
+        "Commissioner for Personal Data Protection",
+        "https://www.dataprotection.gov.cy",
+    ),
+    authority(
+        "CZ",
+        "Úřad pro ochranu osobních údajů",
+        "https://uoou.gov.cz",
+    ),
+    authority(
+        "DE",
+        "Die Bundesbeauftragte für den Datenschutz und die Informationsfreiheit",
+        "https://www.bfdi.bund.de",
+    ),
+    authority("DK", "Datatilsynet", "https://www.datatilsynet.dk"),
+    authority("EE", "Andmekaitse Inspektsioon", "https://www.aki.ee"),
+    authority(
+        "ES",
+        "Agencia Española de Protección de Datos",
+        "https://www.aepd.es",
+    ),
+    authority(
+        "FI",
+        "Tietosuojavaltuutetun toimisto",
+        "https://tietosuoja.fi",
+    ),
+    authority(
+        "FR",
+        "Commission Nationale de l'Informatique et des Libertés",
+        "https://www.cnil.fr",
+    ),
+    authority(
+        "GR",
+        "Hellenic Data Protection Authority",
+        "https://www.dpa.gr",
+    ),
+    authority(
+        "HR",
+        "Agencija za zaštitu osobnih podataka",
+        "https://azop.hr",
+    ),
+    authority(
+        "HU",
+        "Nemzeti Adatvédelmi és Információszabadság Hatóság",
+        "https://www.naih.hu",
+    ),
+    authority(
+        "IE",
+        "Data Protection Commission",
+        "https://www.dataprotection.ie",
+    ),
+    authority("IS", "Persónuvernd", "https://www.personuvernd.is"),
+    authority(
+        "IT",
+        "Garante per la protezione dei dati personali",
+        "https://www.garanteprivacy.it",
+    ),
+    authority(
+        "LI",
+        "Datenschutzstelle Liechtenstein",
+        "https://www.datenschutzstelle.li",
+    ),
+    authority(
+        "LT",
+        "Valstybinė duomenų apsaugos inspekcija",
+        "https://vdai.lrv.lt",
+    ),
+    authority(
+        "LU",
+        "Commission nationale pour la protection des données",
+        "https://cnpd.public.lu",
+    ),
+    authority("LV", "Datu valsts inspekcija", "https://www.dvi.gov.lv"),
+    authority(
+        "MT",
+        "Information and Data Protection Commissioner",
+        "https://idpc.org.mt",
+    ),
+    authority(
+        "NL",
+        "Autoriteit Persoonsgegevens",
+        "https://www.autoriteitpersoonsgegevens.nl",
+    ),
+    authority("NO", "Datatilsynet", "https://www.datatilsynet.no"),
+    authority(
+        "PL",
+        "Urząd Ochrony Danych Osobowych",
+        "https://uodo.gov.pl",
+    ),
+    authority(
+        "PT",
+        "Comissão Nacional de Proteção de Dados",
+        "https://www.cnpd.pt",
+    ),
+    authority(
+        "RO",
+        "Autoritatea Națională de Supraveghere a Prelucrării Datelor cu Caracter Personal",
+        "https://www.dataprotection.ro",
+    ),
+    authority("SE", "Integritetsskyddsmyndigheten", "https://www.imy.se"),
+    authority("SI", "Informacijski pooblaščenec", "https://www.ip-rs.si"),
+    authority(
+        "SK",
+        "Úrad na ochranu osobných údajov Slovenskej republiky",
+        "https://dataprotection.gov.sk",
+    ),
+];
+
+/// The supervisory authority of an EEA country; `None` outside the EEA, where an
+/// organisation names its lead authority (or its representative's, Art. 27) itself.
+pub fn supervisory_authority(country: Territory) -> Option<&'static SupervisoryAuthority> {
+    SUPERVISORY_AUTHORITIES
+        .iter()
+        .find(|authority| country.is(authority.country))
+}
+
 /// The Art. 8(1) age below which consent to an information society service needs the holder
 /// of parental responsibility, as set by each EEA country (16 where a country set none).
 pub fn digital_consent_age(country: Territory) -> u8 {
@@ -334,6 +491,23 @@ mod tests {
         }
         assert!(!territory("LV").is("LV "));
         assert!(!territory("LV").is(""));
+    }
+
+    #[test]
+    fn every_eea_country_has_its_supervisory_authority() {
+        for code in EEA {
+            let country = Territory::parse(code).unwrap();
+            let authority = supervisory_authority(country).unwrap_or_else(|| panic!("{code}"));
+            assert_eq!(authority.country, code);
+            assert!(authority.website.starts_with("https://"), "{code}");
+        }
+        assert_eq!(
+            supervisory_authority(Territory::parse("LV").unwrap())
+                .unwrap()
+                .name,
+            "Datu valsts inspekcija"
+        );
+        assert!(supervisory_authority(Territory::parse("US").unwrap()).is_none());
     }
 
     #[test]

@@ -91,6 +91,7 @@ pub mod rights;
 pub(crate) mod rights_plan;
 pub mod subject;
 pub mod taxonomy;
+pub mod text;
 
 /// The first control character in `text` other than tab, line feed and carriage return:
 /// what no stored text may hold (PostgreSQL refuses NUL outright), on either database.

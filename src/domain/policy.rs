@@ -7,7 +7,12 @@ use std::{fmt, str::FromStr};
 use jiff::{Span, civil::Date, fmt::temporal::SpanParser};
 use serde::{Deserialize, Serialize};
 
-use super::{Spelling, geo::Territory, taxonomy::Sensitivity};
+use super::{
+    Spelling,
+    geo::Territory,
+    taxonomy::Sensitivity,
+    text::{Language, Localised},
+};
 
 /// One organisation's whole registry at one revision. Collections are kept sorted by id so
 /// that two registries with the same content compare equal whatever the manifest's order.
@@ -17,6 +22,13 @@ pub struct Registry {
     pub categories: Vec<CustomCategory>,
     pub recipients: Vec<Recipient>,
     pub purposes: Vec<Purpose>,
+    /// The organisation's documents as they are laid out: rows and sections in order, and
+    /// the purposes and recipients each row describes. Kept in the manifest's order.
+    #[serde(default)]
+    pub documents: Vec<DocumentLayout>,
+    /// Cookies and similar technologies (ePrivacy Art. 5(3)), in the manifest's order.
+    #[serde(default)]
+    pub cookies: Vec<Cookie>,
 }
 
 impl Registry {
@@ -107,8 +119,140 @@ pub struct Organisation {
     /// test.
     #[serde(default)]
     pub untested_interests: UntestedInterests,
+    /// The language of the texts' default wording (format 2); `None` for a version 1
+    /// manifest, which does not say.
+    #[serde(default)]
+    pub language: Option<Language>,
+    /// What an Art. 30 record states about the organisation beyond its identity.
+    #[serde(default)]
+    pub accountability: Accountability,
     pub source: String,
 }
+
+/// The facts of an Art. 30 record that are the organisation's, not a purpose's.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accountability {
+    /// The organisation's postal address (Art. 30(1)(a), 13(1)(a)).
+    #[serde(default)]
+    pub address: Option<String>,
+    /// The lead supervisory authority, where the manifest names it; otherwise the built-in
+    /// authority of the organisation's country (`geo::supervisory_authority`).
+    #[serde(default)]
+    pub supervisory_authority: Option<Authority>,
+    /// When the record was last reviewed.
+    #[serde(default)]
+    pub reviewed_on: Option<Date>,
+    /// Technical and organisational security measures (Art. 30(1)(g), 30(2)(d), 32).
+    #[serde(default)]
+    pub security_measures: Vec<Measure>,
+    /// For a processor: the controllers it acts for, or their category (Art. 30(2)(a)).
+    #[serde(default)]
+    pub controllers: Vec<ControllerServed>,
+}
+
+/// A supervisory authority (Art. 51).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Authority {
+    pub name: String,
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub website: Option<String>,
+    pub source: String,
+}
+
+/// One technical or organisational measure, as the document words it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Measure {
+    pub text: Localised,
+    pub source: String,
+}
+
+/// A controller a processor acts for: named, or a category of customers, with the agreement
+/// that binds them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControllerServed {
+    /// The controller, when the record names one; else `category` says who.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub category: Option<Localised>,
+    #[serde(default)]
+    pub agreement: Option<String>,
+    pub source: String,
+}
+
+/// A document of the organisation as laid out: its rows (or sections) in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentLayout {
+    pub id: String,
+    pub kind: DocumentKind,
+    pub title: Localised,
+    pub rows: Vec<DocumentRow>,
+    pub source: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DocumentKind {
+    PrivacyNotice,
+    SubprocessorList,
+    ProcessingRecord,
+    CookiePolicy,
+}
+
+spelled!(DocumentKind {
+    PrivacyNotice => "privacy_notice",
+    SubprocessorList => "subprocessor_list",
+    ProcessingRecord => "processing_record",
+    CookiePolicy => "cookie_policy",
+});
+
+/// One row or section: its label as printed ("1", "§4.2"), and what it describes. A row may
+/// describe several purposes at once (Apollo's table) or one recipient (a subprocessor list).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentRow {
+    pub label: String,
+    #[serde(default)]
+    pub heading: Option<Localised>,
+    #[serde(default)]
+    pub purposes: Vec<String>,
+    #[serde(default)]
+    pub recipients: Vec<String>,
+}
+
+/// A cookie or similar technology (ePrivacy Directive Art. 5(3)).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cookie {
+    pub name: String,
+    /// Who sets it: the organisation, or a recipient by id, or a third party named as text.
+    pub provider: String,
+    pub category: CookieCategory,
+    /// The purpose it serves, when the registry has one.
+    #[serde(default)]
+    pub purpose: Option<String>,
+    pub description: Localised,
+    /// How long it lasts, as the document states it ("session", "13 months").
+    pub duration: Localised,
+    /// Whether storing or reading it needs the subject's consent: every category but
+    /// `necessary` does (Art. 5(3)); a necessary one may still be stated as needing it.
+    pub consent_required: bool,
+    pub source: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CookieCategory {
+    Necessary,
+    Preferences,
+    Statistics,
+    Marketing,
+}
+
+spelled!(CookieCategory {
+    Necessary => "necessary",
+    Preferences => "preferences",
+    Statistics => "statistics",
+    Marketing => "marketing",
+});
 
 /// The organisation's choice for a purpose on legitimate interests whose balancing test is
 /// not recorded (Art. 6(1)(f) with 5(2)).
@@ -156,7 +300,7 @@ pub struct Contact {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CustomCategory {
     pub key: String,
-    pub name: String,
+    pub name: Localised,
     pub sensitivity: Sensitivity,
     pub dpv: Option<String>,
     pub source: String,
@@ -187,7 +331,7 @@ impl RecipientKind {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Recipient {
     pub id: String,
-    pub name: String,
+    pub name: Localised,
     pub kind: RecipientKind,
     /// For a subprocessor: the processor (another recipient) it sits under.
     pub parent: Option<String>,
@@ -195,9 +339,25 @@ pub struct Recipient {
     pub agreements: Vec<Agreement>,
     pub safeguards: Vec<Safeguard>,
     pub status: RecipientStatus,
-    pub description: Option<String>,
+    pub description: Option<Localised>,
+    /// The data it processes, as the document words it, beside the category keys.
+    #[serde(default)]
+    pub data_processed: Option<Localised>,
+    /// For a joint controller: the essence of the Art. 26 arrangement.
+    #[serde(default)]
+    pub arrangement: Option<Arrangement>,
     pub registration_number: Option<String>,
     pub address: Option<String>,
+    pub source: String,
+}
+
+/// The arrangement between joint controllers (Art. 26(1)), whose essence is made available
+/// to the subject (Art. 26(2)).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Arrangement {
+    #[serde(default)]
+    pub reference: Option<String>,
+    pub essence: Localised,
     pub source: String,
 }
 
@@ -488,9 +648,19 @@ impl FromStr for SpecialCondition {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Purpose {
     pub id: String,
-    pub name: String,
-    pub description: Option<String>,
+    pub name: Localised,
+    pub description: Option<Localised>,
     pub legal_basis: Option<LegalBasis>,
+    /// How the document qualifies the basis, in its words ("consent, where necessary").
+    #[serde(default)]
+    pub legal_basis_qualifier: Option<Localised>,
+    /// Pseudonymisation or anonymisation the document says is applied.
+    #[serde(default)]
+    pub data_protection: Option<DataProtection>,
+    /// Categories the document says are processed only in some cases ("if you choose to
+    /// provide it").
+    #[serde(default)]
+    pub conditional_categories: Vec<ConditionalCategory>,
     /// For legitimate interests: reference to the recorded balancing test.
     pub balancing_test: Option<String>,
     /// For legitimate interests: the interest pursued, as the notice states it (Art.
@@ -520,6 +690,9 @@ pub struct Engagement {
     pub recipient: String,
     /// The categories the recipient may receive; empty means all of the purpose's.
     pub categories: Vec<String>,
+    /// The data the recipient processes for the purpose, as the document words it.
+    #[serde(default)]
+    pub data_processed: Option<Localised>,
     pub condition: Option<EngagementCondition>,
     pub source: String,
 }
@@ -543,7 +716,35 @@ pub struct RetentionRule {
     pub from: RetentionEvent,
     /// The categories it applies to; empty means all of the purpose's.
     pub categories: Vec<String>,
-    pub description: Option<String>,
+    pub description: Option<Localised>,
+    pub source: String,
+}
+
+/// A technique applied to a purpose's data (Art. 4(5), 25(1), 32(1)(a)).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataProtection {
+    pub technique: Technique,
+    #[serde(default)]
+    pub description: Option<Localised>,
+    pub source: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Technique {
+    Pseudonymised,
+    Anonymised,
+}
+
+spelled!(Technique {
+    Pseudonymised => "pseudonymised",
+    Anonymised => "anonymised",
+});
+
+/// A category processed only when something holds, in the document's words.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConditionalCategory {
+    pub category: String,
+    pub when: Localised,
     pub source: String,
 }
 

@@ -59,7 +59,7 @@ impl proto::decision_service_server::DecisionService for DecisionApi {
             .begin(request, parse::decision::list_recipients)?;
         caller.require(Scope::Decide, &input.question.organisation)?;
         let (revision, recipients) = app
-            .list_recipients(&input.question, input.include_denied)
+            .list_recipients(&input.question, input.include_denied, input.language)
             .await?;
         Ok(Response::new(proto::ListRecipientsResponse {
             recipients: recipients.iter().map(encode::recipient_decision).collect(),

@@ -93,7 +93,10 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
             purpose.id.as_str()
         });
         Ok(Response::new(proto::ListPurposesResponse {
-            purposes: purposes.into_iter().map(encode::purpose).collect(),
+            purposes: purposes
+                .into_iter()
+                .map(|purpose| encode::purpose(purpose, at.language))
+                .collect(),
             revision: policy.revision(),
             next_page_token,
         }))
@@ -116,7 +119,10 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
             .filter(|recipient| kind.is_none_or(|kind| recipient.kind == kind));
         let (recipients, next_page_token) = page.take(matching, |recipient| recipient.id.as_str());
         Ok(Response::new(proto::ListRegisteredRecipientsResponse {
-            recipients: recipients.into_iter().map(encode::recipient).collect(),
+            recipients: recipients
+                .into_iter()
+                .map(|recipient| encode::recipient(recipient, at.language))
+                .collect(),
             revision: policy.revision(),
             next_page_token,
         }))
@@ -146,7 +152,12 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
                     let parent = node
                         .parent
                         .map(|parent| &policy.categories()[parent as usize]);
-                    encode::category(node, parent)
+                    let own = policy
+                        .registry()
+                        .categories
+                        .iter()
+                        .find(|own| *own.key == *node.key);
+                    encode::category(node, parent, own, at.language)
                 })
                 .collect(),
             revision: policy.revision(),
@@ -185,6 +196,7 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
         let (app, caller, at) = self.ready.begin(request, parse::registry::get_revision)?;
         caller.require(Scope::Registry, &at.organisation)?;
         let record = app.revision_record(&at.organisation, at.revision).await?;
+        let registry_json = app.registry_json(&at.organisation, record.number)?;
         Ok(Response::new(proto::GetRevisionResponse {
             revision: Some(proto::Revision {
                 organisation: at.organisation.into_string(),
@@ -194,6 +206,7 @@ impl proto::registry_service_server::RegistryService for RegistryApi {
                 effective_from: Some(wire::timestamp(record.effective_from)),
             }),
             manifest: record.manifest,
+            registry_json,
         }))
     }
 }

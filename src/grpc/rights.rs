@@ -27,7 +27,7 @@ fn encode_with(policy: &CompiledPolicy, request: &RequestRecord) -> proto::Right
         policy
             .registry()
             .recipient(recipient)
-            .map(|found| found.name.clone())
+            .map(|found| found.name.text().to_owned())
             .unwrap_or_default()
     };
     encode::rights_request(request, today, &name)
@@ -155,7 +155,7 @@ impl proto::rights_service_server::RightsService for RightsApi {
                     let name = policy
                         .registry()
                         .recipient(&task.recipient)
-                        .map(|found| found.name.clone())
+                        .map(|found| found.name.text().to_owned())
                         .unwrap_or_default();
                     encode::rights_task(&page.organisation, task, &name)
                 })

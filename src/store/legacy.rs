@@ -153,6 +153,8 @@ impl Rows {
             },
             // The setting came after the tables: every revision in them denied.
             untested_interests: UntestedInterests::Deny,
+            language: None,
+            accountability: Default::default(),
             source: row.source.clone(),
         })
     }
@@ -160,7 +162,7 @@ impl Rows {
     fn category(row: &category::Model) -> Result<CustomCategory, StoreError> {
         Ok(CustomCategory {
             key: row.key.clone(),
-            name: row.name.clone(),
+            name: row.name.as_str().into(),
             sensitivity: parse("sensitivity", &row.sensitivity)?,
             dpv: row.dpv.clone(),
             source: row.source.clone(),
@@ -207,7 +209,7 @@ impl Rows {
         let objection_window_ends = date(&row.objection_window_ends)?;
         Ok(Recipient {
             id: row.key.clone(),
-            name: row.name.clone(),
+            name: row.name.as_str().into(),
             kind: parse("recipient kind", &row.kind)?,
             parent: row.parent_key.clone(),
             locations,
@@ -215,9 +217,11 @@ impl Rows {
             safeguards,
             status: RecipientStatus::from_parts(&row.status, objection_window_ends)
                 .ok_or_else(|| corrupt("recipient status", &row.status))?,
-            description: row.description.clone(),
+            description: row.description.as_deref().map(Into::into),
             registration_number: row.registration_number.clone(),
             address: row.address.clone(),
+            data_processed: None,
+            arrangement: None,
             source: row.source.clone(),
         })
     }
@@ -227,6 +231,7 @@ impl Rows {
             .iter()
             .map(|engagement| Engagement {
                 recipient: engagement.recipient_key.clone(),
+                data_processed: None,
                 categories: Self::children(&self.engagement_categories, engagement.id)
                     .iter()
                     .map(|category| category.category_key.clone())
@@ -252,15 +257,18 @@ impl Rows {
                         .iter()
                         .map(|category| category.category_key.clone())
                         .collect(),
-                    description: rule.description.clone(),
+                    description: rule.description.as_deref().map(Into::into),
                     source: rule.source.clone(),
                 })
             })
             .collect::<Result<_, StoreError>>()?;
         Ok(Purpose {
             id: row.key.clone(),
-            name: row.name.clone(),
-            description: row.description.clone(),
+            name: row.name.as_str().into(),
+            description: row.description.as_deref().map(Into::into),
+            legal_basis_qualifier: None,
+            data_protection: None,
+            conditional_categories: Vec::new(),
             legal_basis: row
                 .legal_basis
                 .as_deref()
@@ -330,6 +338,8 @@ impl Rows {
                 .filter(|row| live(&row.organisation_id, row.from_revision, row.to_revision))
                 .map(|row| self.purpose(row))
                 .collect::<Result<_, _>>()?,
+            documents: Vec::new(),
+            cookies: Vec::new(),
         }
         .normalise())
     }

@@ -23,7 +23,7 @@ use sea_orm::{
     },
 };
 
-pub use registry::{Applied, RevisionRecord, StoredRevision, sha256_hex};
+pub use registry::{Applied, RevisionRecord, StoredRevision, serialise, sha256_hex};
 pub use rights::{NewRequest, RequestChange, RequestFilter, Submission};
 
 #[derive(Debug, thiserror::Error)]

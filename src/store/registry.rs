@@ -30,7 +30,7 @@ struct Serialised<R> {
 }
 
 /// The stored form of a registry.
-pub(super) fn serialise(registry: &Registry) -> Result<String, StoreError> {
+pub fn serialise(registry: &Registry) -> Result<String, StoreError> {
     serde_json::to_string(&Serialised {
         schema: SCHEMA_VERSION,
         registry,

@@ -245,6 +245,7 @@ async fn unknown_enum_numbers_and_bad_pages_are_invalid() {
         .get_organisation(GetOrganisationRequest {
             organisation: String::new(),
             revision: None,
+            language: String::new(),
         })
         .await;
     expect_invalid(
@@ -281,8 +282,8 @@ async fn bad_manifests_are_refused_and_write_nothing() {
         ),
         (
             "future format",
-            shop_manifest().replace("version: 1", "version: 2"),
-            "version: format version 2",
+            shop_manifest().replace("version: 1", "version: 3"),
+            "version: format version 3",
         ),
         (
             "over the size limit",

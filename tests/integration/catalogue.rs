@@ -107,6 +107,7 @@ fn rpcs_with_an_organisation() -> Vec<Rpc> {
                 GetOrganisationRequest {
                     organisation,
                     revision: None,
+                    language: String::new(),
                 }
             }
         ),
@@ -618,6 +619,7 @@ fn field_cases(clients: &Clients) -> Vec<Case> {
                 GetOrganisationRequest {
                     organisation: organisation(),
                     revision: Some(99),
+                    language: String::new(),
                 }
             ),
             Code::NotFound,

@@ -163,7 +163,7 @@ fn registry(random: &mut Random) -> World {
         ]);
         categories.push(CustomCategory {
             key: key.clone(),
-            name: key.clone(),
+            name: key.clone().into(),
             sensitivity,
             dpv: None,
             source: "generated".into(),
@@ -259,6 +259,8 @@ fn registry(random: &mut Random) -> World {
             safeguards,
             status,
             description: None,
+            data_processed: None,
+            arrangement: None,
             registration_number: None,
             address: None,
             source: "generated".into(),
@@ -291,6 +293,8 @@ fn registry(random: &mut Random) -> World {
                 safeguards: Vec::new(),
                 status: RecipientStatus::Active,
                 description: None,
+                data_processed: None,
+                arrangement: None,
                 registration_number: None,
                 address: None,
                 source: "generated".into(),
@@ -355,6 +359,7 @@ fn registry(random: &mut Random) -> World {
             engagements.push(Engagement {
                 recipient,
                 categories: limits,
+                data_processed: None,
                 condition: random.some(15, |_| EngagementCondition {
                     id: "switch".into(),
                     description: "a switch is on".into(),
@@ -385,6 +390,10 @@ fn registry(random: &mut Random) -> World {
             name: "generated".into(),
             description: None,
             legal_basis: basis,
+            // Prose for the documents: no answer reads it.
+            legal_basis_qualifier: None,
+            data_protection: None,
+            conditional_categories: Vec::new(),
             balancing_test: if basis == Some(LegalBasis::LegitimateInterests) && random.chance(85) {
                 Some("LIA".into())
             } else {
@@ -441,11 +450,15 @@ fn registry(random: &mut Random) -> World {
                 } else {
                     UntestedInterests::Deny
                 },
+                language: None,
+                accountability: Default::default(),
                 source: "generated".into(),
             },
             categories,
             recipients,
             purposes,
+            documents: Vec::new(),
+            cookies: Vec::new(),
         },
         keys,
     }

@@ -199,6 +199,7 @@ async fn the_registry_reads_back_as_applied() {
         .get_organisation(GetOrganisationRequest {
             organisation: "peero".into(),
             revision: None,
+            language: String::new(),
         })
         .await
         .expect("organisation")
@@ -239,6 +240,7 @@ async fn the_registry_reads_back_as_applied() {
                 revision: None,
                 page_size: 2,
                 page_token: token,
+                language: String::new(),
             })
             .await
             .expect("purposes")
@@ -342,6 +344,7 @@ async fn the_registry_reads_back_as_applied() {
             .get_organisation(GetOrganisationRequest {
                 organisation: "nobody".into(),
                 revision: None,
+                language: String::new(),
             })
             .await
             .expect_err("unknown organisation"),
@@ -449,4 +452,140 @@ async fn stated_interests_and_a_minimum_age_are_kept_and_shown() {
         .expect("the profile");
     assert_eq!(sendberry.minimum_age, 18);
     assert!(sendberry.minimum_age_source.starts_with("002 §2.10"));
+}
+
+/// The format 2 example of docs/manifest.md.
+fn format_2_example() -> String {
+    let doc = include_str!("../../docs/manifest.md");
+    let start = doc
+        .find("```yaml\nversion: 2\norganisation:\n  id: example-shop-lv")
+        .expect("docs/manifest.md has the format 2 example");
+    let body = &doc[start + "```yaml\n".len()..];
+    body[..body.find("```").expect("closing fence")].to_owned()
+}
+
+#[tokio::test]
+async fn format_2_texts_are_shown_in_the_language_asked_for_and_every_fact_is_kept() {
+    let app = spawn_app().await;
+    let applied = apply(&app, &format_2_example()).await;
+    assert!(applied.warnings.is_empty(), "{:?}", applied.warnings);
+    let mut registry = app.registry();
+    let purpose_name = |language: &str| {
+        let mut registry = registry.clone();
+        let language = language.to_owned();
+        async move {
+            registry
+                .list_purposes(ListPurposesRequest {
+                    organisation: "example-shop-lv".into(),
+                    language,
+                    ..Default::default()
+                })
+                .await
+                .expect("purposes")
+                .into_inner()
+                .purposes[0]
+                .name
+                .clone()
+        }
+    };
+    assert_eq!(purpose_name("en").await, "Order processing and delivery");
+    assert_eq!(purpose_name("lv").await, "Pasūtījumu apstrāde un piegāde");
+    // No wording in Norwegian: the default language's.
+    assert_eq!(purpose_name("no").await, "Pasūtījumu apstrāde un piegāde");
+    assert_eq!(purpose_name("").await, "Pasūtījumu apstrāde un piegāde");
+
+    let purposes = registry
+        .list_purposes(ListPurposesRequest {
+            organisation: "example-shop-lv".into(),
+            language: "en".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("purposes")
+        .into_inner()
+        .purposes;
+    let orders = &purposes[0];
+    assert_eq!(orders.retention[0].description, "accounting records");
+    assert_eq!(
+        orders.engagements[0].data_processed,
+        "the data a delivery needs"
+    );
+    assert_eq!(
+        orders.conditional_categories[0].when,
+        "if the customer gives it"
+    );
+
+    let recipients = registry
+        .list_registered_recipients(ListRegisteredRecipientsRequest {
+            organisation: "example-shop-lv".into(),
+            language: "en".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("recipients")
+        .into_inner()
+        .recipients;
+    assert_eq!(
+        recipients[0].data_processed,
+        "name, phone, delivery address"
+    );
+
+    let organisation = registry
+        .get_organisation(GetOrganisationRequest {
+            organisation: "example-shop-lv".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("organisation")
+        .into_inner()
+        .organisation
+        .expect("an organisation");
+    assert_eq!(organisation.language, "lv");
+    assert_eq!(organisation.reviewed_on, "2025-03-01");
+    let authority = organisation.supervisory_authority.expect("an authority");
+    assert_eq!(
+        (authority.name.as_str(), authority.built_in),
+        ("Datu valsts inspekcija", true)
+    );
+
+    // What no message shows is kept whole with the revision.
+    let revision = registry
+        .get_revision(GetRevisionRequest {
+            organisation: "example-shop-lv".into(),
+            revision: None,
+        })
+        .await
+        .expect("revision")
+        .into_inner();
+    let stored: serde_json::Value =
+        serde_json::from_str(&revision.registry_json).expect("registry_json is JSON");
+    assert_eq!(stored["schema"], 1);
+    let cookies = &stored["registry"]["cookies"];
+    assert_eq!(cookies[0]["name"], "cart");
+    assert_eq!(cookies[1]["consent_required"], true);
+    assert_eq!(
+        stored["registry"]["documents"][0]["rows"][0]["purposes"][0],
+        "orders"
+    );
+    assert_eq!(
+        stored["registry"]["organisation"]["accountability"]["security_measures"][0]["text"]["translations"]
+            ["en"],
+        "Access to data for authorised staff only"
+    );
+
+    // A language that is not an ISO 639 code is the caller's mistake, named.
+    let status = registry
+        .list_purposes(ListPurposesRequest {
+            organisation: "example-shop-lv".into(),
+            language: "English".into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("a malformed language");
+    assert_eq!(status.code(), Code::InvalidArgument);
+    assert!(
+        status.message().starts_with("language:"),
+        "{}",
+        status.message()
+    );
 }

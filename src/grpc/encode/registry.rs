@@ -3,11 +3,13 @@
 use super::contact;
 use crate::{
     app::ApplyOutcome,
-    domain::Spelling as _,
     domain::{
+        Spelling as _,
         diff::DecisionChange,
         engine::{CategoryNode, RevisionInfo},
-        policy::{Mechanism, Organisation, Purpose, Recipient, RecipientStatus},
+        geo,
+        policy::{CustomCategory, Mechanism, Organisation, Purpose, Recipient, RecipientStatus},
+        text::{Language, Localised},
     },
     grpc::wire,
     proto,
@@ -69,13 +71,52 @@ pub fn organisation(organisation: &Organisation, info: &RevisionInfo) -> proto::
         applied_at: Some(wire::timestamp(info.applied_at)),
         legitimate_interests_without_test: organisation.untested_interests.as_str().to_owned(),
         effective_from: Some(wire::timestamp(info.effective_from)),
+        language: organisation
+            .language
+            .map(|language| language.to_string())
+            .unwrap_or_default(),
+        address: organisation
+            .accountability
+            .address
+            .clone()
+            .unwrap_or_default(),
+        supervisory_authority: match &organisation.accountability.supervisory_authority {
+            Some(named) => Some(proto::SupervisoryAuthority {
+                name: named.name.clone(),
+                address: named.address.clone().unwrap_or_default(),
+                website: named.website.clone().unwrap_or_default(),
+                source: named.source.clone(),
+                built_in: false,
+            }),
+            None => geo::supervisory_authority(organisation.country).map(|authority| {
+                proto::SupervisoryAuthority {
+                    name: authority.name.to_owned(),
+                    address: String::new(),
+                    website: authority.website.to_owned(),
+                    source: String::new(),
+                    built_in: true,
+                }
+            }),
+        },
+        reviewed_on: organisation
+            .accountability
+            .reviewed_on
+            .map(|date| date.to_string())
+            .unwrap_or_default(),
     }
 }
 
-pub fn category(node: &CategoryNode, parent: Option<&CategoryNode>) -> proto::Category {
+/// A category; `own` is the organisation's entry for it, whose name may be asked for in a
+/// language.
+pub fn category(
+    node: &CategoryNode,
+    parent: Option<&CategoryNode>,
+    own: Option<&CustomCategory>,
+    language: Option<Language>,
+) -> proto::Category {
     proto::Category {
         key: node.key.to_string(),
-        name: node.name.to_string(),
+        name: own.map_or_else(|| node.name.to_string(), |own| shown(&own.name, language)),
         parent: parent
             .map(|parent| parent.key.to_string())
             .unwrap_or_default(),
@@ -96,10 +137,19 @@ fn mechanism(mechanism: Mechanism) -> proto::TransferMechanism {
     }
 }
 
-pub fn recipient(recipient: &Recipient) -> proto::Recipient {
+/// A text in the language asked for, or the default's.
+fn shown(text: &Localised, language: Option<Language>) -> String {
+    text.in_language(language).to_owned()
+}
+
+fn shown_or_empty(text: Option<&Localised>, language: Option<Language>) -> String {
+    text.map(|text| shown(text, language)).unwrap_or_default()
+}
+
+pub fn recipient(recipient: &Recipient, language: Option<Language>) -> proto::Recipient {
     proto::Recipient {
         id: recipient.id.clone(),
-        name: recipient.name.clone(),
+        name: shown(&recipient.name, language),
         kind: wire::recipient_kind(recipient.kind).into(),
         parent: recipient.parent.clone().unwrap_or_default(),
         locations: recipient
@@ -149,18 +199,26 @@ pub fn recipient(recipient: &Recipient) -> proto::Recipient {
             .objection_window_ends()
             .map(|date| date.to_string())
             .unwrap_or_default(),
-        description: recipient.description.clone().unwrap_or_default(),
+        description: shown_or_empty(recipient.description.as_ref(), language),
         registration_number: recipient.registration_number.clone().unwrap_or_default(),
         address: recipient.address.clone().unwrap_or_default(),
         source: recipient.source.clone(),
+        data_processed: shown_or_empty(recipient.data_processed.as_ref(), language),
+        arrangement: shown_or_empty(
+            recipient
+                .arrangement
+                .as_ref()
+                .map(|arrangement| &arrangement.essence),
+            language,
+        ),
     }
 }
 
-pub fn purpose(purpose: &Purpose) -> proto::Purpose {
+pub fn purpose(purpose: &Purpose, language: Option<Language>) -> proto::Purpose {
     proto::Purpose {
         id: purpose.id.clone(),
-        name: purpose.name.clone(),
-        description: purpose.description.clone().unwrap_or_default(),
+        name: shown(&purpose.name, language),
+        description: shown_or_empty(purpose.description.as_ref(), language),
         legal_basis: purpose
             .legal_basis
             .map_or(proto::LegalBasis::Unspecified, wire::legal_basis)
@@ -185,6 +243,21 @@ pub fn purpose(purpose: &Purpose) -> proto::Purpose {
                 id: unless.condition.id.clone(),
                 description: unless.condition.description.clone(),
             }),
+        legal_basis_qualifier: shown_or_empty(purpose.legal_basis_qualifier.as_ref(), language),
+        data_protection: purpose
+            .data_protection
+            .as_ref()
+            .map(|protection| protection.technique.as_str().to_owned())
+            .unwrap_or_default(),
+        conditional_categories: purpose
+            .conditional_categories
+            .iter()
+            .map(|conditional| proto::ConditionalCategory {
+                category: conditional.category.clone(),
+                when: shown(&conditional.when, language),
+                source: conditional.source.clone(),
+            })
+            .collect(),
         consent_unless_source: purpose
             .consent_unless
             .as_ref()
@@ -205,6 +278,7 @@ pub fn purpose(purpose: &Purpose) -> proto::Purpose {
                     }
                 }),
                 source: engagement.source.clone(),
+                data_processed: shown_or_empty(engagement.data_processed.as_ref(), language),
             })
             .collect(),
         retention: purpose
@@ -214,7 +288,7 @@ pub fn purpose(purpose: &Purpose) -> proto::Purpose {
                 period: rule.period.to_string(),
                 counted_from: wire::retention_event(rule.from).into(),
                 categories: rule.categories.clone(),
-                description: rule.description.clone().unwrap_or_default(),
+                description: shown_or_empty(rule.description.as_ref(), language),
                 source: rule.source.clone(),
             })
             .collect(),

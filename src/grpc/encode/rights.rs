@@ -118,7 +118,7 @@ pub fn access_report(
             .purposes
             .iter()
             .map(|entry| {
-                let encoded = super::registry::purpose(&entry.purpose);
+                let encoded = super::registry::purpose(&entry.purpose, None);
                 proto::AccessPurpose {
                     id: encoded.id,
                     name: encoded.name,
@@ -143,7 +143,7 @@ pub fn access_report(
                         .iter()
                         .map(|recipient| proto::AccessRecipient {
                             id: recipient.recipient.id.clone(),
-                            name: recipient.recipient.name.clone(),
+                            name: recipient.recipient.name.text().to_owned(),
                             kind: wire::recipient_kind(recipient.recipient.kind).into(),
                             locations: recipient.transfers.iter().map(transfer).collect(),
                         })

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use prost_types::Timestamp as ProtoTimestamp;
 
 use super::fields::{Violations, parse_all};
+use crate::domain::text::Language;
 use crate::{
     app::{CheckInput, Limits, QuestionInput},
     domain::names::RecipientId,
@@ -18,6 +19,8 @@ use crate::{
 pub struct RecipientsQuestion {
     pub question: QuestionInput,
     pub include_denied: bool,
+    /// The language of the recipients' names; `None` for the default.
+    pub language: Option<Language>,
 }
 
 pub fn check(request: proto::CheckRequest, _: &Limits) -> Result<CheckInput, Error> {
@@ -64,6 +67,7 @@ pub fn list_recipients(
         satisfied_conditions,
         include_denied,
         known_at,
+        language,
     } = request;
     let asked = Asked {
         organisation,
@@ -78,10 +82,12 @@ pub fn list_recipients(
         satisfied_conditions,
     };
     parse_all(|violations| {
+        let language = violations.language("language", language);
         let (question, _) = question(asked, &|name| Cow::Borrowed(name), violations);
         Some(RecipientsQuestion {
             question: question?,
             include_denied,
+            language,
         })
     })
 }

@@ -4,6 +4,7 @@
 
 use prost_types::Timestamp as ProtoTimestamp;
 
+use crate::domain::text::Language;
 use crate::{
     domain::{
         names::{ConditionId, NameError, RawSubject},
@@ -128,6 +129,20 @@ impl Violations {
             Ok(timestamp) if in_supported_years(timestamp) => Some(timestamp),
             _ => {
                 self.add(field, TIMESTAMP_RANGE);
+                None
+            }
+        }
+    }
+
+    /// A language to show texts in; empty asks for the default.
+    pub fn language(&mut self, field: &str, value: String) -> Option<Language> {
+        if value.is_empty() {
+            return None;
+        }
+        match value.parse::<Language>() {
+            Ok(language) => Some(language),
+            Err(refused) => {
+                self.add(field, refused.to_string());
                 None
             }
         }

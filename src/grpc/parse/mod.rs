@@ -14,6 +14,7 @@ pub mod subject;
 use fields::Page;
 
 use crate::domain::names::{OrganisationId, RawSubject};
+use crate::domain::text::Language;
 
 /// An organisation and, for reads of the registry, the revision asked for (the latest when
 /// `None`).
@@ -21,6 +22,8 @@ use crate::domain::names::{OrganisationId, RawSubject};
 pub struct OrganisationAt {
     pub organisation: OrganisationId,
     pub revision: Option<u64>,
+    /// The language texts are shown in; `None` for the default.
+    pub language: Option<Language>,
 }
 
 /// A page of something of an organisation's.

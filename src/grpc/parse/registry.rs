@@ -52,11 +52,14 @@ fn organisation_at(
     violations: &mut Violations,
     organisation: String,
     revision: Option<u64>,
+    language: String,
 ) -> Option<OrganisationAt> {
+    let language = violations.language("language", language);
     let organisation = violations.parsed("organisation", organisation)?;
     Some(OrganisationAt {
         organisation,
         revision,
+        language,
     })
 }
 
@@ -65,9 +68,10 @@ fn organisation_page(
     violations: &mut Violations,
     organisation: String,
     revision: Option<u64>,
+    language: String,
     page: (u32, &str),
 ) -> Option<OrganisationPage> {
-    let at = organisation_at(violations, organisation, revision);
+    let at = organisation_at(violations, organisation, revision, language);
     let page = violations.page(page.0, page.1);
     Some(OrganisationPage { at: at?, page })
 }
@@ -76,7 +80,14 @@ pub fn get_organisation(
     request: proto::GetOrganisationRequest,
     _: &Limits,
 ) -> Result<OrganisationAt, Error> {
-    parse_all(|violations| organisation_at(violations, request.organisation, request.revision))
+    parse_all(|violations| {
+        organisation_at(
+            violations,
+            request.organisation,
+            request.revision,
+            request.language,
+        )
+    })
 }
 
 pub fn list_organisations(
@@ -92,7 +103,13 @@ pub fn list_purposes(
 ) -> Result<OrganisationPage, Error> {
     let page = (request.page_size, request.page_token.as_str());
     parse_all(|violations| {
-        organisation_page(violations, request.organisation, request.revision, page)
+        organisation_page(
+            violations,
+            request.organisation,
+            request.revision,
+            request.language,
+            page,
+        )
     })
 }
 
@@ -102,7 +119,13 @@ pub fn list_registered_recipients(
 ) -> Result<RecipientsPage, Error> {
     let page = (request.page_size, request.page_token.as_str());
     parse_all(|violations| {
-        let of = organisation_page(violations, request.organisation, request.revision, page);
+        let of = organisation_page(
+            violations,
+            request.organisation,
+            request.revision,
+            request.language,
+            page,
+        );
         let kind = violations
             .enumeration::<proto::RecipientKind>("kind", request.kind)
             .and_then(wire::recipient_kind_from);
@@ -116,7 +139,13 @@ pub fn list_categories(
 ) -> Result<CategoriesPage, Error> {
     let page = (request.page_size, request.page_token.as_str());
     parse_all(|violations| {
-        let of = organisation_page(violations, request.organisation, request.revision, page);
+        let of = organisation_page(
+            violations,
+            request.organisation,
+            request.revision,
+            request.language,
+            page,
+        );
         let sensitivity = violations
             .enumeration::<proto::Sensitivity>("sensitivity", request.sensitivity)
             .and_then(wire::sensitivity_from);
@@ -132,12 +161,21 @@ pub fn list_revisions(
     _: &Limits,
 ) -> Result<OrganisationPage, Error> {
     let page = (request.page_size, request.page_token.as_str());
-    parse_all(|violations| organisation_page(violations, request.organisation, None, page))
+    parse_all(|violations| {
+        organisation_page(violations, request.organisation, None, String::new(), page)
+    })
 }
 
 pub fn get_revision(
     request: proto::GetRevisionRequest,
     _: &Limits,
 ) -> Result<OrganisationAt, Error> {
-    parse_all(|violations| organisation_at(violations, request.organisation, request.revision))
+    parse_all(|violations| {
+        organisation_at(
+            violations,
+            request.organisation,
+            request.revision,
+            String::new(),
+        )
+    })
 }
