@@ -50,6 +50,61 @@ async fn check_prints_the_decision_and_its_reasons() {
         stdout.contains("- RECIPIENT_NOT_ENGAGED [Art. 28(1)]"),
         "{stdout}"
     );
+
+    // Both times asked about are answered and named.
+    let mut later = question("user.device.identifier").to_vec();
+    later.extend(["--at", "2030-01-15T12:00:00Z"]);
+    let output = purposed(&later).await;
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains("asked about 2030-01-15T12:00:00Z, with what was known at"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("in force from"), "{stdout}");
+    later.extend(["--known-at", "2999-01-01T00:00:00Z"]);
+    let output = purposed(&later).await;
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stderr).contains("known_at"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[tokio::test]
+async fn apply_imports_a_history_with_effective_from() {
+    let database = TestDatabase::create().await;
+    let peero = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/peero.yaml");
+    let applied = purposed(&[
+        "apply",
+        "--database-url",
+        &database.url,
+        "--effective-from",
+        "2025-04-01T00:00:00+03:00",
+        peero,
+    ])
+    .await;
+    assert!(applied.status.success(), "{}", text(&applied.stderr));
+    assert!(
+        text(&applied.stdout).contains("in force from 2025-03-31T21:00:00Z"),
+        "{}",
+        text(&applied.stdout)
+    );
+    let refused = purposed(&[
+        "apply",
+        "--database-url",
+        &database.url,
+        "--effective-from",
+        "April 2025",
+        peero,
+    ])
+    .await;
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("--effective-from"),
+        "{}",
+        text(&refused.stderr)
+    );
 }
 
 #[tokio::test]
