@@ -495,3 +495,96 @@ async fn sendberry_serves_no_one_under_eighteen_whatever_the_purpose() {
     assert_eq!(adult.decision(), Decision::Allow, "{:?}", codes(&adult));
     assert!(!codes(&adult).contains(&ReasonCode::BelowServiceAge));
 }
+
+/// Apollo's Club marketing rests "parasti" (usually) on legitimate interests, with "piekrišana, ja
+/// nepieciešams" (consent where necessary, 001 row 1): the manifest says so with `consent_unless`.
+/// A member's consent is therefore asked for, and can be recorded (RecordConsent answered
+/// FAILED_PRECONDITION while the purpose was encoded as legitimate interests alone), unless the
+/// caller asserts the row's usual legitimate-interest case.
+#[tokio::test]
+async fn apollo_records_a_consent_where_the_document_says_it_is_needed() {
+    use purposed::proto::{CheckResponse, ReasonEffect};
+
+    let app = support::spawn_demo().await;
+    let member = "member-4711@example.com";
+    let club_marketing = |subject: &str, conditions: &[&str]| CheckRequest {
+        organisation: "apollo".into(),
+        purpose: "club-marketing".into(),
+        category: "user.contact.email".into(),
+        // In-house: 001 names no recipient for Club marketing.
+        recipient: "apollo".into(),
+        subject: Some(subject.into()),
+        satisfied_conditions: conditions.iter().map(|id| (*id).to_owned()).collect(),
+        ..Default::default()
+    };
+    let denials = |response: &CheckResponse| -> Vec<ReasonCode> {
+        response
+            .reasons
+            .iter()
+            .filter(|reason| reason.effect() == ReasonEffect::Deny)
+            .map(|reason| reason.code())
+            .collect()
+    };
+
+    // No consent and no condition: consent is needed, and missing.
+    let before = check(&app, club_marketing(member, &[])).await;
+    assert_eq!(before.decision(), Decision::Deny);
+    assert!(
+        codes(&before).contains(&ReasonCode::ConsentMissing),
+        "{:?}",
+        codes(&before)
+    );
+
+    let recorded = app
+        .subjects()
+        .record_consent(RecordConsentRequest {
+            organisation: "apollo".into(),
+            subject: member.into(),
+            purpose: "club-marketing".into(),
+            action: ConsentAction::Grant as i32,
+            notice_version: "001".into(),
+            source: "Apollo Club sign-up form".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("consent to Club marketing can be recorded")
+        .into_inner()
+        .state
+        .expect("state");
+    assert_eq!(recorded.consents.len(), 1);
+
+    // With the consent, consent is no longer what stands in the way: CONSENT_GIVEN instead of
+    // CONSENT_MISSING. The answer is still DENY, by NO_LEGAL_BASIS alone: consent_unless adds the
+    // consent to the basis, it does not replace it, and the basis is legitimate interests without a
+    // balancing test (001 refers to none; Apollo's manifest keeps the default
+    // `legitimate_interests_without_test: deny`). That denial is the finding about the document,
+    // not about the subject.
+    let after = check(&app, club_marketing(member, &[])).await;
+    assert!(
+        codes(&after).contains(&ReasonCode::ConsentGiven),
+        "{:?}",
+        codes(&after)
+    );
+    assert!(!codes(&after).contains(&ReasonCode::ConsentMissing));
+    assert_eq!(after.decision(), Decision::Deny);
+    assert_eq!(denials(&after), [ReasonCode::NoLegalBasis]);
+
+    // The usual legitimate-interest case asserted, for a member without any consent: no consent is
+    // asked for, and only the basis (still without a balancing test) answers.
+    let asserted = check(
+        &app,
+        club_marketing(
+            "member-4712@example.com",
+            &["club-legitimate-interest-case"],
+        ),
+    )
+    .await;
+    assert!(
+        !codes(&asserted).contains(&ReasonCode::ConsentMissing),
+        "{:?}",
+        codes(&asserted)
+    );
+    assert!(!codes(&asserted).contains(&ReasonCode::ConsentGiven));
+    assert_eq!(asserted.decision(), Decision::Deny);
+    assert_eq!(denials(&asserted), [ReasonCode::NoLegalBasis]);
+}
