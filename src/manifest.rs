@@ -881,7 +881,7 @@ impl Validator {
                 text,
             ),
         };
-        let accountability = self.accountability(&doc, role);
+        let accountability = self.accountability(&doc);
         Some(Organisation {
             id: doc.id,
             legal_name: doc.legal_name.trim().to_owned(),
@@ -898,11 +898,7 @@ impl Validator {
         })
     }
 
-    fn accountability(
-        &mut self,
-        doc: &OrganisationDoc,
-        role: Option<OrganisationRole>,
-    ) -> Accountability {
+    fn accountability(&mut self, doc: &OrganisationDoc) -> Accountability {
         let address = self.optional_text("organisation.address".into(), &doc.address, MAX_TEXT_LEN);
         let supervisory_authority = doc.supervisory_authority.as_ref().map(|authority| {
             let path = "organisation.supervisory_authority";
@@ -949,12 +945,6 @@ impl Validator {
                 }
             })
             .collect();
-        if !doc.controllers.is_empty() && role == Some(OrganisationRole::Controller) {
-            self.fail(
-                "organisation.controllers",
-                "the controllers a processor acts for (Art. 30(2)(a)); this organisation is a controller",
-            );
-        }
         let controllers = doc
             .controllers
             .iter()
@@ -2189,7 +2179,6 @@ cookies:
         assert_eq!(
             refused("role: processor", "role: controller"),
             [
-                "organisation.controllers: the controllers a processor acts for (Art. 30(2)(a)); this organisation is a controller",
                 "recipients[0] (onesignal).parent: a controller's subprocessor must name the processor it sits under",
                 "purposes[0] (notifications).legal_basis: controller_instructions is the basis of a processor; this organisation is a controller",
             ]

@@ -145,7 +145,8 @@ pub struct Accountability {
     /// Technical and organisational security measures (Art. 30(1)(g), 30(2)(d), 32).
     #[serde(default)]
     pub security_measures: Vec<Measure>,
-    /// For a processor: the controllers it acts for, or their category (Art. 30(2)(a)).
+    /// The controllers the organisation acts for as a processor, or their category (Art.
+    /// 30(2)(a)): a processor's, or a controller's that is also its customers' processor.
     #[serde(default)]
     pub controllers: Vec<ControllerServed>,
 }
