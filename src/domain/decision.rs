@@ -841,7 +841,7 @@ impl Reason {
                 country,
                 ..
             } => format!(
-                "purpose {purpose:?} needs the subject's consent unless {condition:?} holds (assert it in satisfied_conditions): the consent must be on record, and below {age_threshold} ({country}) that of the holder of parental responsibility"
+                "purpose {purpose:?} rests on the subject's consent unless {condition:?} holds (assert it in satisfied_conditions): the consent must be on record, and below {age_threshold} ({country}) that of the holder of parental responsibility"
             ),
             Reason::ConsentRequired {
                 purpose,

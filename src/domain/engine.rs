@@ -137,27 +137,39 @@ enum ConsentNeed {
 }
 
 impl ConsentNeed {
+    /// The basis the answer rests on: consent where the purpose needs it of the subject
+    /// besides another basis (`consent_unless` not asserted), else the purpose's own.
+    fn basis(&self, purpose: &CompiledPurpose) -> Option<LegalBasis> {
+        match self {
+            ConsentNeed::Needed {
+                unless: Some(_), ..
+            } => Some(LegalBasis::Consent),
+            _ => purpose.basis,
+        }
+    }
+
     fn of(purpose: &CompiledPurpose, question: &Question<'_>) -> ConsentNeed {
         let explicit = purpose.special_condition == Some(SpecialCondition::ExplicitConsent);
-        if purpose.basis == Some(LegalBasis::Consent) || explicit {
-            return ConsentNeed::Needed {
-                explicit,
-                unless: None,
-            };
-        }
-        match &purpose.consent_unless {
-            Some(condition)
-                if !question
+        // Only beside another basis: the manifest refuses it on consent or on none.
+        let unless = purpose
+            .consent_unless
+            .as_ref()
+            .filter(|_| {
+                purpose
+                    .basis
+                    .is_some_and(|basis| basis != LegalBasis::Consent)
+            })
+            .filter(|condition| {
+                !question
                     .satisfied_conditions
                     .iter()
-                    .any(|asserted| asserted.as_str() == &**condition) =>
-            {
-                ConsentNeed::Needed {
-                    explicit: false,
-                    unless: Some(condition.clone()),
-                }
-            }
-            _ => ConsentNeed::NotNeeded,
+                    .any(|asserted| asserted.as_str() == &***condition)
+            })
+            .cloned();
+        if purpose.basis == Some(LegalBasis::Consent) || explicit || unless.is_some() {
+            ConsentNeed::Needed { explicit, unless }
+        } else {
+            ConsentNeed::NotNeeded
         }
     }
 }
@@ -496,7 +508,9 @@ impl CompiledPolicy {
         }
 
         if let Some(purpose) = purpose {
-            self.check_legal_basis(purpose, &mut reasons, &mut obligations);
+            let consent = ConsentNeed::of(purpose, question);
+            let basis = consent.basis(purpose);
+            self.check_legal_basis(purpose, basis, &mut reasons, &mut obligations);
             if let Some(category) = category {
                 self.check_category(purpose, category, &mut reasons);
                 self.check_retention(purpose, category, question, &mut reasons, &mut obligations);
@@ -504,11 +518,10 @@ impl CompiledPolicy {
             if let Some(recipient) = recipient_index {
                 self.check_engagement(purpose, category, recipient, question, &mut reasons);
             }
-            let consent = ConsentNeed::of(purpose, question);
             match subject {
-                None => self.subject_conditions(purpose, consent, &mut reasons),
+                None => self.subject_conditions(purpose, basis, consent, &mut reasons),
                 Some(subject) => {
-                    self.check_subject(purpose, consent, subject, question.at, &mut reasons)
+                    self.check_subject(purpose, basis, consent, subject, question.at, &mut reasons)
                 }
             }
         }
@@ -523,13 +536,15 @@ impl CompiledPolicy {
         outcome
     }
 
+    /// `basis` is the purpose's, or consent where the purpose needs it of this subject.
     fn check_legal_basis(
         &self,
         purpose: &CompiledPurpose,
+        basis: Option<LegalBasis>,
         reasons: &mut Vec<Reason>,
         obligations: &mut Vec<Obligation>,
     ) {
-        match purpose.basis {
+        match basis {
             None => reasons.push(Reason::NoLegalBasis {
                 purpose: purpose.id.clone(),
                 missing_balancing_test: false,
@@ -572,7 +587,10 @@ impl CompiledPolicy {
             Some(basis) => reasons.push(Reason::LegalBasis {
                 purpose: purpose.id.clone(),
                 basis,
-                balancing_test: purpose.balancing_test.clone(),
+                balancing_test: purpose
+                    .balancing_test
+                    .clone()
+                    .filter(|_| basis == LegalBasis::LegitimateInterests),
                 source: purpose.basis_source.clone(),
             }),
         }
@@ -904,6 +922,7 @@ impl CompiledPolicy {
     fn subject_conditions(
         &self,
         purpose: &CompiledPurpose,
+        basis: Option<LegalBasis>,
         consent: ConsentNeed,
         reasons: &mut Vec<Reason>,
     ) {
@@ -916,7 +935,7 @@ impl CompiledPolicy {
                 unless,
             });
         }
-        if purpose.direct_marketing || purpose.basis.is_some_and(LegalBasis::objectionable) {
+        if purpose.direct_marketing || basis.is_some_and(LegalBasis::objectionable) {
             reasons.push(Reason::NoObjectionRequired {
                 purpose: purpose.id.clone(),
                 direct_marketing: purpose.direct_marketing,
@@ -928,6 +947,7 @@ impl CompiledPolicy {
     fn check_subject(
         &self,
         purpose: &CompiledPurpose,
+        basis: Option<LegalBasis>,
         consent: ConsentNeed,
         subject: &SubjectState,
         at: Timestamp,
@@ -1002,7 +1022,7 @@ impl CompiledPolicy {
                     direct_marketing: true,
                     objected_at: objection.at,
                 });
-            } else if purpose.basis.is_some_and(LegalBasis::objectionable) {
+            } else if basis.is_some_and(LegalBasis::objectionable) {
                 match &objection.compelling_grounds {
                     Some(grounds) => reasons.push(Reason::CompellingGrounds {
                         purpose: purpose.id.clone(),
@@ -1029,6 +1049,7 @@ impl CompiledPolicy {
             });
         }
         if let Some(erasure) = subject.erasure.as_ref().filter(|_| subject.erased_at(at)) {
+            // The law that requires keeping the data binds whatever the subject consented to.
             reasons.push(if purpose.basis == Some(LegalBasis::LegalObligation) {
                 Reason::LegalObligationExemption {
                     purpose: purpose.id.clone(),

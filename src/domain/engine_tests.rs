@@ -1604,6 +1604,12 @@ purposes:
     direct_marketing: true
     categories: [user.contact.email]
     source: "§9"
+  - id: development
+    name: Development
+    legal_basis: legitimate_interests
+    consent_unless: {id: member, description: "the subject is a member"}
+    categories: [user.contact.email]
+    source: "§10"
 "#,
     );
     let member: [ConditionId; 1] = ["member".parse().unwrap()];
@@ -1674,6 +1680,48 @@ purposes:
         ..SubjectState::default()
     };
     assert!(codes(&ask(&[], Some(&withdrawn))).contains(&ReasonCode::ConsentWithdrawn));
+
+    // Where consent is needed it is the basis: a consenting subject is allowed even though
+    // the legitimate interests record no balancing test; where the condition holds, the
+    // interests alone answer, and without a test they deny.
+    let development = |conditions: &[ConditionId], subject: Option<&SubjectState>| {
+        policy.decide(
+            &Question {
+                purpose: "development",
+                category: "user.contact.email",
+                recipient: "club",
+                at: ts(NOW),
+                collected_at: None,
+                satisfied_conditions: conditions,
+            },
+            subject,
+        )
+    };
+    let consented_to_development = SubjectState {
+        consents: vec![consent(
+            "development",
+            ConsentAction::Grant,
+            "2026-01-01T00:00:00Z",
+            false,
+        )],
+        ..SubjectState::default()
+    };
+    let on_consent = development(&[], Some(&consented_to_development));
+    assert_eq!(
+        on_consent.decision,
+        Decision::Allow,
+        "{:?}",
+        codes(&on_consent)
+    );
+    let basis = on_consent
+        .reasons
+        .iter()
+        .find(|reason| reason.code() == ReasonCode::LegalBasis)
+        .expect("LEGAL_BASIS");
+    assert_eq!(basis.article(), "Art. 6(1)(a)");
+    let on_interests = development(&member, Some(&consented_to_development));
+    assert_eq!(on_interests.decision, Decision::Deny);
+    assert!(codes(&on_interests).contains(&ReasonCode::NoLegalBasis));
 
     let refused = manifest::parse(
         r#"version: 1

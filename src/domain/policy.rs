@@ -674,9 +674,9 @@ pub struct Purpose {
     pub criminal_data_authorisation: Option<String>,
     pub direct_marketing: bool,
     pub storage_only: bool,
-    /// A basis that depends on the subject: the subject's consent is needed as well, unless
-    /// the caller asserts the condition (Apollo: legitimate interests for members, "consent
-    /// where necessary" for everyone else).
+    /// A basis that depends on the subject: where the caller asserts the condition the purpose
+    /// rests on `legal_basis`, elsewhere on the subject's consent (Apollo: "legitimate
+    /// interests; consent where necessary").
     pub consent_unless: Option<ConsentUnless>,
     pub data_subjects: Vec<String>,
     pub data_sources: Vec<String>,

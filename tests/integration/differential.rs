@@ -623,7 +623,18 @@ fn reference(
     }
 
     if let Some(purpose) = purpose {
-        let basis_ok = match purpose.legal_basis {
+        // Where the purpose needs consent of this subject besides its basis, the answer rests
+        // on consent; where the caller asserts the condition, on the purpose's basis.
+        let consent_case = purpose.legal_basis.is_some()
+            && purpose.legal_basis != Some(LegalBasis::Consent)
+            && purpose.consent_unless.is_some()
+            && !asked.switch_on;
+        let basis = if consent_case {
+            Some(LegalBasis::Consent)
+        } else {
+            purpose.legal_basis
+        };
+        let basis_ok = match basis {
             None => false,
             Some(LegalBasis::LegitimateInterests) => {
                 purpose.balancing_test.is_some()
@@ -718,9 +729,9 @@ fn reference(
         }
         let consent_based = purpose.legal_basis == Some(LegalBasis::Consent)
             || purpose.special_condition == Some(SpecialCondition::ExplicitConsent)
-            || (purpose.consent_unless.is_some() && !asked.switch_on);
+            || consent_case;
         let objectionable = matches!(
-            purpose.legal_basis,
+            basis,
             Some(LegalBasis::PublicTask | LegalBasis::LegitimateInterests)
         );
         match subject {

@@ -553,12 +553,8 @@ async fn apollo_records_a_consent_where_the_document_says_it_is_needed() {
         .expect("state");
     assert_eq!(recorded.consents.len(), 1);
 
-    // With the consent, consent is no longer what stands in the way: CONSENT_GIVEN instead of
-    // CONSENT_MISSING. The answer is still DENY, by NO_LEGAL_BASIS alone: consent_unless adds the
-    // consent to the basis, it does not replace it, and the basis is legitimate interests without a
-    // balancing test (001 refers to none; Apollo's manifest keeps the default
-    // `legitimate_interests_without_test: deny`). That denial is the finding about the document,
-    // not about the subject.
+    // Where consent is necessary it is the basis (Art. 6(1)(a)): with it on record the member's
+    // Club marketing is allowed, though the row's legitimate interests record no balancing test.
     let after = check(&app, club_marketing(member, &[])).await;
     assert!(
         codes(&after).contains(&ReasonCode::ConsentGiven),
@@ -566,11 +562,17 @@ async fn apollo_records_a_consent_where_the_document_says_it_is_needed() {
         codes(&after)
     );
     assert!(!codes(&after).contains(&ReasonCode::ConsentMissing));
-    assert_eq!(after.decision(), Decision::Deny);
-    assert_eq!(denials(&after), [ReasonCode::NoLegalBasis]);
+    assert_eq!(after.decision(), Decision::Allow, "{:?}", codes(&after));
+    let basis = after
+        .reasons
+        .iter()
+        .find(|reason| reason.code() == ReasonCode::LegalBasis)
+        .expect("LEGAL_BASIS");
+    assert_eq!(basis.article, "Art. 6(1)(a)");
 
     // The usual legitimate-interest case asserted, for a member without any consent: no consent is
-    // asked for, and only the basis (still without a balancing test) answers.
+    // asked for, and the interests alone answer, which without a balancing test (001 refers to
+    // none; the manifest keeps `legitimate_interests_without_test: deny`) deny.
     let asserted = check(
         &app,
         club_marketing(
