@@ -59,6 +59,7 @@ CHECK = (
     + timestamp(6, NOW - 86_400)
     + timestamp(7, NOW - 30 * 86_400)
     + string(9, "condition-1")
+    + timestamp(10, NOW - 3_600)
 )
 CHECK_BARE = string(1, "apollo") + string(2, "x") + string(3, "user") + string(4, "y")
 
@@ -67,12 +68,13 @@ REQUESTS = [
     CHECK,
     string(1, CHECK) + string(1, CHECK_BARE),
     string(1, "peero") + string(2, "app-service") + string(3, "user") + string(4, "s")
-    + timestamp(5, NOW) + uint(9, 1),
+    + timestamp(5, NOW) + uint(9, 1) + timestamp(10, NOW) + string(11, "en"),
     # RegistryService
-    string(1, (FUZZ.parent / "examples" / "peero.yaml").read_text()) + uint(2, 1) + uint(3, 1),
-    string(1, "peero") + uint(2, 1),
+    string(1, (FUZZ.parent / "examples" / "peero.yaml").read_text()) + uint(2, 1) + uint(3, 1)
+    + timestamp(4, NOW - 365 * 86_400),
+    string(1, "peero") + uint(2, 1) + string(3, "en"),
     uint(1, 2) + string(2, b"apollo".hex()),
-    string(1, "peero") + uint(3, 1) + string(4, b"app-service".hex()),
+    string(1, "peero") + uint(3, 1) + string(4, b"app-service".hex()) + string(5, "lv"),
     string(1, "peero") + uint(3, 2) + uint(5, 2),
     string(1, "peero") + uint(3, 5) + string(4, b"user".hex()) + uint(5, 1),
     string(1, "peero") + uint(2, 1) + string(3, ""),
