@@ -194,9 +194,10 @@ impl proto::rights_service_server::RightsService for RightsApi {
         &self,
         request: Request<proto::GetAccessReportRequest>,
     ) -> Result<Response<proto::GetAccessReportResponse>, Status> {
-        let (app, caller, of) = self
+        let (app, caller, input) = self
             .ready
             .begin(request, parse::rights::get_access_report)?;
+        let of = input.of;
         caller.require(Scope::Rights, &of.organisation)?;
         let (found, policy, report) = app.access_report(&of.organisation, &of.request_id).await?;
         Ok(Response::new(proto::GetAccessReportResponse {
@@ -205,6 +206,7 @@ impl proto::rights_service_server::RightsService for RightsApi {
                 policy.info(),
                 found.subject,
                 &report,
+                input.language,
             )),
         }))
     }

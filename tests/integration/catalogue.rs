@@ -306,6 +306,7 @@ fn rpcs_with_an_organisation() -> Vec<Rpc> {
                 GetAccessReportRequest {
                     organisation,
                     request_id: "catalogue-1".into(),
+                    language: String::new(),
                 }
             }
         ),
@@ -1016,6 +1017,7 @@ fn field_cases(clients: &Clients) -> Vec<Case> {
                 GetAccessReportRequest {
                     organisation: organisation(),
                     request_id: "no-such-request".into(),
+                    language: String::new(),
                 }
             ),
             Code::NotFound,

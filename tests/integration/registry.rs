@@ -455,7 +455,7 @@ async fn stated_interests_and_a_minimum_age_are_kept_and_shown() {
 }
 
 /// The format 2 example of docs/manifest.md.
-fn format_2_example() -> String {
+pub fn format_2_example() -> String {
     let doc = include_str!("../../docs/manifest.md");
     let start = doc
         .find("```yaml\nversion: 2\norganisation:\n  id: example-shop-lv")

@@ -134,6 +134,7 @@ async fn access_from_submission_to_completion() {
         .get_access_report(GetAccessReportRequest {
             organisation: "desk".into(),
             request_id: "access-1".into(),
+            language: String::new(),
         })
         .await
         .expect_err("identity not verified");
@@ -146,6 +147,7 @@ async fn access_from_submission_to_completion() {
         .get_access_report(GetAccessReportRequest {
             organisation: "desk".into(),
             request_id: "access-1".into(),
+            language: String::new(),
         })
         .await
         .expect("report")
@@ -1033,4 +1035,64 @@ async fn bad_rights_requests_are_refused() {
     .await
     .expect("rejected");
     assert_eq!(rejected.rejection_reason(), RejectionReason::Excessive);
+}
+
+/// The Art. 15 reply names the purposes and recipients in the subject's language, where the
+/// organisation gives one, and in its default language otherwise.
+#[tokio::test]
+async fn an_access_report_speaks_the_language_asked_for() {
+    let app = spawn_app().await;
+    crate::decision::apply(&app, &crate::registry::format_2_example()).await;
+    let organisation = "example-shop-lv";
+    app.rights()
+        .submit_rights_request(SubmitRightsRequestRequest {
+            organisation: organisation.into(),
+            ..request(RightsRequestType::Access, "access-lv", "ilze@example.lv")
+        })
+        .await
+        .expect("submit");
+    for status in [
+        RightsRequestStatus::IdentityPending,
+        RightsRequestStatus::Verified,
+    ] {
+        app.rights()
+            .transition_rights_request(TransitionRightsRequestRequest {
+                organisation: organisation.into(),
+                request_id: "access-lv".into(),
+                status: status as i32,
+                actor: "desk-agent".into(),
+                ..Default::default()
+            })
+            .await
+            .expect("move");
+    }
+    let report = |language: &str| {
+        let mut rights = app.rights();
+        let language = language.to_owned();
+        async move {
+            rights
+                .get_access_report(GetAccessReportRequest {
+                    organisation: organisation.into(),
+                    request_id: "access-lv".into(),
+                    language,
+                })
+                .await
+                .expect("report")
+                .into_inner()
+                .report
+                .expect("a report")
+        }
+    };
+    let english = report("en").await;
+    assert_eq!(english.purposes[0].name, "Order processing and delivery");
+    assert_eq!(
+        english.purposes[0].retention[0].description,
+        "accounting records"
+    );
+    let latvian = report("").await;
+    assert_eq!(latvian.purposes[0].name, "Pasūtījumu apstrāde un piegāde");
+    assert_eq!(
+        report("et").await.purposes[0].name,
+        latvian.purposes[0].name
+    );
 }

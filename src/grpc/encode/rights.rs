@@ -8,6 +8,7 @@ use crate::{
         policy::{LegalBasis, Organisation},
         pseudonym::SubjectRef,
         rights::{EventRecord, PurposeNote, RequestRecord, TaskRecord},
+        text::Language,
     },
     grpc::wire,
     proto,
@@ -106,6 +107,7 @@ pub fn access_report(
     info: &RevisionInfo,
     subject: SubjectRef,
     report: &AccessReport,
+    language: Option<Language>,
 ) -> proto::AccessReport {
     proto::AccessReport {
         organisation: organisation.id.clone(),
@@ -118,7 +120,7 @@ pub fn access_report(
             .purposes
             .iter()
             .map(|entry| {
-                let encoded = super::registry::purpose(&entry.purpose, None);
+                let encoded = super::registry::purpose(&entry.purpose, language);
                 proto::AccessPurpose {
                     id: encoded.id,
                     name: encoded.name,
@@ -143,7 +145,7 @@ pub fn access_report(
                         .iter()
                         .map(|recipient| proto::AccessRecipient {
                             id: recipient.recipient.id.clone(),
-                            name: recipient.recipient.name.text().to_owned(),
+                            name: recipient.recipient.name.in_language(language).to_owned(),
                             kind: wire::recipient_kind(recipient.recipient.kind).into(),
                             locations: recipient.transfers.iter().map(transfer).collect(),
                         })

@@ -3,6 +3,7 @@
 use super::fields::{
     self, MAX_FILTER_VALUES, MAX_REQUEST_PURPOSES, MAX_TEXT_BYTES, Violations, parse_all,
 };
+use crate::domain::text::Language;
 use crate::{
     app::{Limits, ListInput, RequestInput, TransitionInput},
     domain::names::{ExtensionMonths, OrganisationId, RequestId, TaskId},
@@ -255,11 +256,22 @@ pub fn complete_rights_task(
     })
 }
 
+/// A verified access request's report, in a language.
+#[derive(Clone, Debug)]
+pub struct AccessReportOf {
+    pub of: RequestOf,
+    pub language: Option<Language>,
+}
+
 pub fn get_access_report(
     request: proto::GetAccessReportRequest,
     _: &Limits,
-) -> Result<RequestOf, Error> {
-    parse_all(|violations| request_of(violations, request.organisation, request.request_id))
+) -> Result<AccessReportOf, Error> {
+    parse_all(|violations| {
+        let language = violations.language("language", request.language);
+        let of = request_of(violations, request.organisation, request.request_id);
+        Some(AccessReportOf { of: of?, language })
+    })
 }
 
 pub fn watch_rights_events(
