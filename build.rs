@@ -8,6 +8,7 @@ use prost::Message as _;
 const PROTOS: &[&str] = &[
     "proto/purposed/v1/bench.proto",
     "proto/purposed/v1/decision.proto",
+    "proto/purposed/v1/document.proto",
     "proto/purposed/v1/registry.proto",
     "proto/purposed/v1/rights.proto",
     "proto/purposed/v1/subject.proto",

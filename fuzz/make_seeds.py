@@ -2,7 +2,7 @@
 """Writes the committed seeds of the fuzz targets (fuzz/corpus/<target>/seed-*).
 
 manifest_parse: the example manifests. manifest_edit: one byte per example (that example,
-no edits). request_convert: one well-formed message of each of the 27 request types, after
+no edits). request_convert: one well-formed message of each of the 28 request types, after
 the byte that selects it. engine_decide: a few CheckRequests in the `Input::Wire` form.
 
 Run from anywhere: python3 fuzz/make_seeds.py. It replaces only files named seed-*.
@@ -101,8 +101,10 @@ REQUESTS = [
     string(1, "peero") + string(2, "subject-1") + string(3, "2012-02-29"),
     string(1, "peero") + string(2, "subject-1") + string(3, "told by e-mail"),
     string(1, "peero") + string(2, "subject-1"),
+    # DocumentService
+    string(1, "peero") + uint(2, 1) + string(5, "en") + uint(6, 1),
 ]
-assert len(REQUESTS) == 27
+assert len(REQUESTS) == 28
 
 # Boundary seeds: moments at the ends of the range a Timestamp holds (jiff's, which
 # Violations::timestamp enforces), births at the ends of what SetBirth accepts.

@@ -8,5 +8,6 @@ pub mod error;
 pub mod grpc;
 pub mod manifest;
 pub mod proto;
+pub mod render;
 pub mod server;
 pub mod store;

@@ -18,12 +18,12 @@ use crate::domain::{
         RecipientId, is_registry_id,
     },
     policy::{
-        Accountability, Agreement, Arrangement, Authority, ConditionalCategory, ConsentUnless,
-        Contact, ControllerServed, Cookie, CookieCategory, CustomCategory, DataProtection,
-        DocumentKind, DocumentLayout, DocumentRow, Engagement, EngagementCondition, LegalBasis,
-        Measure, Mechanism, MinimumAge, Organisation, OrganisationRole, Period, Purpose, Recipient,
-        RecipientKind, RecipientStatus, Registry, RetentionEvent, RetentionRule, Safeguard,
-        SpecialCondition, Technique, UntestedInterests,
+        Accountability, Agreement, Arrangement, Authority, ColumnField, ConditionalCategory,
+        ConsentUnless, Contact, ControllerServed, Cookie, CookieCategory, CustomCategory,
+        DataProtection, DocumentKind, DocumentLayout, DocumentRow, Engagement, EngagementCondition,
+        LayoutColumn, LegalBasis, Measure, Mechanism, MinimumAge, Organisation, OrganisationRole,
+        Period, Purpose, Recipient, RecipientKind, RecipientStatus, Registry, RetentionEvent,
+        RetentionRule, RowPart, Safeguard, SpecialCondition, Technique, UntestedInterests,
     },
     taxonomy::{self, Sensitivity},
     text::{Language, Localised},
@@ -250,14 +250,24 @@ struct DocumentDoc {
     kind: String,
     title: TextDoc,
     #[serde(default)]
+    columns: Vec<ColumnDoc>,
+    #[serde(default)]
     rows: Vec<RowDoc>,
     source: String,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct ColumnDoc {
+    field: String,
+    heading: TextDoc,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RowDoc {
     label: String,
+    part: Option<String>,
     heading: Option<TextDoc>,
     #[serde(default)]
     purposes: Vec<String>,
@@ -1010,6 +1020,20 @@ impl Validator {
             self.text(format!("{path}.source"), &doc.source, MAX_TEXT_LEN, true);
             let kind = self.spelled::<DocumentKind>(format!("{path}.kind"), &doc.kind);
             let title = self.localised(format!("{path}.title"), &doc.title, MAX_NAME_LEN);
+            let mut columns = Vec::with_capacity(doc.columns.len());
+            for (position, column) in doc.columns.iter().enumerate() {
+                let column_path = format!("{path}.columns[{position}]");
+                let field =
+                    self.spelled::<ColumnField>(format!("{column_path}.field"), &column.field);
+                let heading = self.localised(
+                    format!("{column_path}.heading"),
+                    &column.heading,
+                    MAX_NAME_LEN,
+                );
+                if let Some(field) = field {
+                    columns.push(LayoutColumn { field, heading });
+                }
+            }
             let mut labels = HashSet::new();
             let mut rows = Vec::with_capacity(doc.rows.len());
             for (position, row) in doc.rows.into_iter().enumerate() {
@@ -1042,8 +1066,15 @@ impl Validator {
                         );
                     }
                 }
+                let part = match &row.part {
+                    None => RowPart::Table,
+                    Some(text) => self
+                        .spelled::<RowPart>(format!("{row_path}.part"), text)
+                        .unwrap_or_default(),
+                };
                 rows.push(DocumentRow {
                     label: row.label.trim().to_owned(),
+                    part,
                     heading,
                     purposes: row.purposes,
                     recipients: row.recipients,
@@ -1054,6 +1085,7 @@ impl Validator {
                     id: doc.id,
                     kind,
                     title,
+                    columns,
                     rows,
                     source: doc.source.trim().to_owned(),
                 });

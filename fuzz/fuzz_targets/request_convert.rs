@@ -35,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, bytes)) = data.split_first() else {
         return;
     };
-    match selector % 27 {
+    match selector % 28 {
         // DecisionService
         0 => decode(bytes, check),
         1 => decode(bytes, batch_check),
@@ -67,6 +67,8 @@ fuzz_target!(|data: &[u8]| {
         24 => decode(bytes, set_birth),
         25 => decode(bytes, lift_restriction),
         26 => decode(bytes, get_subject_state),
+        // DocumentService
+        27 => decode(bytes, render_document),
         _ => unreachable!(),
     }
 });
@@ -387,6 +389,21 @@ fn list_rights_tasks(request: proto::ListRightsTasksRequest) {
 fn complete_rights_task(request: proto::CompleteRightsTaskRequest) {
     if let Some(input) = parsed(parse::rights::complete_rights_task(request, &limits())) {
         assert_ne!(input.task_id.get(), 0);
+    }
+}
+
+/// The parse, then the document written and rendered from the named example.
+fn render_document(request: proto::RenderDocumentRequest) {
+    if let Some(input) = parsed(parse::document::render_document(request, &limits())) {
+        let policy = policy_for(&input.organisation);
+        let written = purposed::domain::document::write(
+            input.kind,
+            policy.registry(),
+            policy.info(),
+            input.language,
+        );
+        assert!(!written.sections.is_empty(), "a document without a section");
+        let _ = purposed::render::render(&written, input.format);
     }
 }
 

@@ -26,6 +26,7 @@ use crate::{
         catalog::{Catalog, History},
         decision::{Outcome, RevisionTimes, When},
         diff::{self, DecisionChange},
+        document,
         engine::{CompiledPolicy, Question, RevisionInfo},
         names::{CategoryKey, ConditionId, OrganisationId, PurposeId, RawSubject, RecipientId},
         policy::Registry,
@@ -35,6 +36,7 @@ use crate::{
     },
     error::Error,
     manifest::{self, Violation},
+    render,
     store::{RevisionRecord, Store, StoredRevision, sha256_hex},
 };
 
@@ -110,6 +112,27 @@ impl QuestionInput {
             satisfied_conditions: &self.satisfied_conditions,
         }
     }
+}
+
+/// A document to write from a revision.
+#[derive(Clone, Debug)]
+pub struct DocumentInput {
+    pub organisation: OrganisationId,
+    pub kind: document::Kind,
+    /// A revision by number; `None`: the one in force at `at`.
+    pub revision: Option<u64>,
+    /// Valid time of the revision written (now when unset); ignored with `revision`.
+    pub at: Option<Timestamp>,
+    pub language: Option<Language>,
+    pub format: render::Format,
+}
+
+/// A written document.
+#[derive(Clone, Debug)]
+pub struct Rendered {
+    pub content: Vec<u8>,
+    pub revision: u64,
+    pub title: String,
 }
 
 /// A manifest to apply.
@@ -722,6 +745,42 @@ impl App {
             .rev()
             .map(|policy| policy.info().clone())
             .collect())
+    }
+
+    /// Writes one of the organisation's documents from a revision, off the async workers (a
+    /// large registry's document is CPU work).
+    pub async fn render_document(&self, input: &DocumentInput) -> Result<Rendered, Error> {
+        let policy = match input.revision {
+            Some(number) => self.policy(&input.organisation, Some(number))?,
+            None => {
+                let now = Timestamp::now();
+                let when = When {
+                    at: input.at.unwrap_or(now),
+                    known_at: now,
+                };
+                self.catalog
+                    .load()
+                    .policy(&input.organisation, when)
+                    .cloned()
+                    .ok_or_else(|| {
+                        Error::NotFound(format!(
+                            "organisation {:?} has no registry in force at {}",
+                            input.organisation.as_str(),
+                            when.at
+                        ))
+                    })?
+            }
+        };
+        let (kind, language, format) = (input.kind, input.language, input.format);
+        self.off_the_workers(move |_| {
+            let written = document::write(kind, policy.registry(), policy.info(), language);
+            Rendered {
+                content: render::render(&written, format),
+                revision: policy.revision(),
+                title: written.title,
+            }
+        })
+        .await
     }
 
     /// A revision's registry serialised as the store keeps it.

@@ -12,6 +12,7 @@ macro_rules! out {
 }
 
 mod audit;
+mod document;
 mod output;
 mod rights;
 
@@ -68,6 +69,9 @@ enum Command {
     /// The audit log: verify its hash chains.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Write one of the organisation's documents (the subprocessor list) from the revision
+    /// Check enforces, through a running server.
+    Document(document::DocumentArgs),
 }
 
 #[derive(Args)]
@@ -205,6 +209,7 @@ async fn main() -> ExitCode {
         Command::Rights(command) => rights::rights(command).await,
         Command::Subject(command) => rights::subject(command).await,
         Command::Audit(command) => audit::audit(command).await,
+        Command::Document(args) => document::document(args).await,
     };
     exit(result)
 }

@@ -71,7 +71,7 @@ impl TypedValueParser for SubjectParser {
 
 /// Parses a domain enum from its one list of spellings, shown the CLI's way: '_' as '-'
 /// ("in-progress"). The list also fills `--help` and the error for a value not on it.
-fn spelled<T: Spelling + Clone + Send + Sync>() -> impl TypedValueParser<Value = T> {
+pub(crate) fn spelled<T: Spelling + Clone + Send + Sync>() -> impl TypedValueParser<Value = T> {
     let cli_spelling = |value: &T| value.as_str().replace('_', "-");
     PossibleValuesParser::new(T::ALL.iter().map(cli_spelling)).map(move |text| {
         T::ALL

@@ -75,6 +75,7 @@ macro_rules! serde_as_text {
     };
 }
 pub(crate) use serde_as_text;
+pub(crate) use spelled;
 
 pub mod access;
 pub mod audit;
@@ -82,6 +83,7 @@ pub mod calendar;
 pub mod catalog;
 pub mod decision;
 pub mod diff;
+pub mod document;
 pub mod engine;
 pub mod geo;
 pub mod names;

@@ -189,9 +189,57 @@ pub struct DocumentLayout {
     pub id: String,
     pub kind: DocumentKind,
     pub title: Localised,
+    /// The columns of the document's table, in order, with their headings as printed.
+    #[serde(default)]
+    pub columns: Vec<LayoutColumn>,
     pub rows: Vec<DocumentRow>,
     pub source: String,
 }
+
+/// A column of a document's table: what it shows, under which heading.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayoutColumn {
+    pub field: ColumnField,
+    pub heading: Localised,
+}
+
+/// What a column of a recipients' table shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ColumnField {
+    /// The row's label as printed ("1.").
+    Number,
+    Name,
+    RegistrationNumber,
+    Address,
+    Description,
+    DataProcessed,
+    Locations,
+    Safeguards,
+}
+
+spelled!(ColumnField {
+    Number => "number",
+    Name => "name",
+    RegistrationNumber => "registration_number",
+    Address => "address",
+    Description => "description",
+    DataProcessed => "data_processed",
+    Locations => "locations",
+    Safeguards => "safeguards",
+});
+
+/// Whether a row of a document is a row of its table or a passage of its text.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RowPart {
+    #[default]
+    Table,
+    Text,
+}
+
+spelled!(RowPart {
+    Table => "table",
+    Text => "text",
+});
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DocumentKind {
@@ -213,6 +261,8 @@ spelled!(DocumentKind {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DocumentRow {
     pub label: String,
+    #[serde(default)]
+    pub part: RowPart,
     #[serde(default)]
     pub heading: Option<Localised>,
     #[serde(default)]

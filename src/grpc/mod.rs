@@ -4,6 +4,7 @@
 mod bench;
 pub(crate) mod codec;
 mod decision;
+mod document;
 pub mod encode;
 mod gate;
 pub mod parse;
@@ -19,6 +20,7 @@ use tonic::Request;
 
 pub use bench::NoopApi;
 pub use decision::DecisionApi;
+pub use document::DocumentApi;
 pub use gate::{Gate, MAX_HEADER_BYTES, MAX_TOKEN_BYTES, TRANSPORT_HEADER_BYTES};
 pub use registry::RegistryApi;
 pub use rights::RightsApi;

@@ -8,12 +8,14 @@ use prost_types::Timestamp as ProtoTimestamp;
 use crate::{
     domain::{
         decision::{Decision, Effect, ObligationCode, ReasonCode},
+        document::Kind as DocumentKind,
         policy::{LegalBasis, OrganisationRole, RecipientKind, RetentionEvent},
         rights::{EventKind, RejectionReason, RequestKind, Status, TaskStatus},
         subject::ConsentAction,
         taxonomy::Sensitivity,
     },
     proto,
+    render::Format as DocumentFormat,
 };
 
 /// A domain enum and its wire twin, variant for variant: `=>` writes the way to the wire,
@@ -49,6 +51,12 @@ wire_enum!(RetentionEvent => proto::RetentionEvent, retention_event, [
 ]);
 
 wire_enum!(OrganisationRole => proto::OrganisationRole, organisation_role, [Controller, Processor]);
+
+wire_enum!(DocumentKind <=> proto::DocumentKind, document_kind, document_kind_from, [SubprocessorList]);
+
+wire_enum!(DocumentFormat <=> proto::DocumentFormat, document_format, document_format_from, [
+    Markdown, Csv, Json,
+]);
 
 wire_enum!(Sensitivity <=> proto::Sensitivity, sensitivity, sensitivity_from, [
     Ordinary, Special, Criminal,

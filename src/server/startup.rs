@@ -21,10 +21,11 @@ use crate::{
     app::{App, ApplyInput},
     domain::pseudonym::SubjectKey,
     error::Error,
-    grpc::{DecisionApi, Gate, NoopApi, Ready, RegistryApi, RightsApi, SubjectApi},
+    grpc::{DecisionApi, DocumentApi, Gate, NoopApi, Ready, RegistryApi, RightsApi, SubjectApi},
     proto::{
         self, benchmark_service_server::BenchmarkServiceServer,
         decision_service_server::DecisionServiceServer,
+        document_service_server::DocumentServiceServer,
         registry_service_server::RegistryServiceServer, rights_service_server::RightsServiceServer,
         subject_service_server::SubjectServiceServer,
     },
@@ -84,8 +85,9 @@ pub struct Application {
     tls: Option<ServerTlsConfig>,
 }
 
-const SERVICES: [&str; 4] = [
+const SERVICES: [&str; 5] = [
     <DecisionServiceServer<DecisionApi> as NamedService>::NAME,
+    <DocumentServiceServer<DocumentApi> as NamedService>::NAME,
     <RegistryServiceServer<RegistryApi> as NamedService>::NAME,
     <SubjectServiceServer<SubjectApi> as NamedService>::NAME,
     <RightsServiceServer<RightsApi> as NamedService>::NAME,
@@ -180,6 +182,7 @@ message_limits!(
     RegistryServiceServer<RegistryApi>,
     SubjectServiceServer<SubjectApi>,
     RightsServiceServer<RightsApi>,
+    DocumentServiceServer<DocumentApi>,
     BenchmarkServiceServer<NoopApi>
 );
 
@@ -273,6 +276,8 @@ impl Application {
             SubjectServiceServer::new(SubjectApi::new(ready.clone())).limit_messages(max_message);
         let rights =
             RightsServiceServer::new(RightsApi::new(ready.clone())).limit_messages(max_message);
+        let documents =
+            DocumentServiceServer::new(DocumentApi::new(ready.clone())).limit_messages(max_message);
         let noop = settings.bench_noop.then(|| {
             tracing::warn!("serving the benchmark-only no-op RPC");
             BenchmarkServiceServer::new(NoopApi::new()).limit_messages(max_message)
@@ -378,6 +383,7 @@ impl Application {
             .add_service(registry)
             .add_service(subjects)
             .add_service(rights)
+            .add_service(documents)
             .add_optional_service(noop)
             .serve_with_incoming_shutdown(incoming(listener), stopping);
         // Draining waits for every open stream; a client holding one open (a health watch)

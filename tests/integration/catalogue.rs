@@ -12,10 +12,11 @@ use purposed::proto::{
     ListOrganisationsRequest, ListPurposesRequest, ListRecipientsRequest,
     ListRegisteredRecipientsRequest, ListRevisionsRequest, ListRightsRequestsRequest,
     ListRightsTasksRequest, RecordCompellingGroundsRequest, RecordConsentRequest,
-    RecordObjectionRequest, SetBirthRequest, SubmitRightsRequestRequest,
+    RecordObjectionRequest, RenderDocumentRequest, SetBirthRequest, SubmitRightsRequestRequest,
     TransitionRightsRequestRequest, WatchRightsEventsRequest, WithdrawObjectionRequest,
-    decision_service_client::DecisionServiceClient, registry_service_client::RegistryServiceClient,
-    rights_service_client::RightsServiceClient, subject_service_client::SubjectServiceClient,
+    decision_service_client::DecisionServiceClient, document_service_client::DocumentServiceClient,
+    registry_service_client::RegistryServiceClient, rights_service_client::RightsServiceClient,
+    subject_service_client::SubjectServiceClient,
 };
 use tonic::{Code, Status, transport::Channel};
 use tonic_types::StatusExt;
@@ -36,6 +37,7 @@ struct Clients {
     registry: RegistryServiceClient<Channel>,
     subjects: SubjectServiceClient<Channel>,
     rights: RightsServiceClient<Channel>,
+    documents: DocumentServiceClient<Channel>,
 }
 
 impl Clients {
@@ -48,7 +50,8 @@ impl Clients {
                 .max_encoding_message_size(usize::MAX),
             subjects: SubjectServiceClient::new(channel.clone())
                 .max_encoding_message_size(usize::MAX),
-            rights: RightsServiceClient::new(channel).max_encoding_message_size(usize::MAX),
+            rights: RightsServiceClient::new(channel.clone()).max_encoding_message_size(usize::MAX),
+            documents: DocumentServiceClient::new(channel).max_encoding_message_size(usize::MAX),
         }
     }
 }
@@ -317,6 +320,18 @@ fn rpcs_with_an_organisation() -> Vec<Rpc> {
                 WatchRightsEventsRequest {
                     organisation,
                     after_event_id: 0,
+                }
+            }
+        ),
+        rpc!(
+            "RenderDocument",
+            documents.render_document,
+            |organisation| {
+                RenderDocumentRequest {
+                    organisation,
+                    kind: proto::DocumentKind::SubprocessorList.into(),
+                    format: proto::DocumentFormat::Json.into(),
+                    ..RenderDocumentRequest::default()
                 }
             }
         ),
@@ -1018,6 +1033,53 @@ fn field_cases(clients: &Clients) -> Vec<Case> {
                     organisation: organisation(),
                     request_id: "no-such-request".into(),
                     language: String::new(),
+                }
+            ),
+            Code::NotFound,
+            None,
+        ),
+        case(
+            "RenderDocument: unknown kind",
+            call!(
+                c.documents,
+                render_document,
+                RenderDocumentRequest {
+                    organisation: organisation(),
+                    kind: 99,
+                    format: proto::DocumentFormat::Json.into(),
+                    ..RenderDocumentRequest::default()
+                }
+            ),
+            Code::InvalidArgument,
+            Some("kind"),
+        ),
+        case(
+            "RenderDocument: malformed language",
+            call!(
+                c.documents,
+                render_document,
+                RenderDocumentRequest {
+                    organisation: organisation(),
+                    kind: proto::DocumentKind::SubprocessorList.into(),
+                    format: proto::DocumentFormat::Markdown.into(),
+                    language: "Latviešu".into(),
+                    ..RenderDocumentRequest::default()
+                }
+            ),
+            Code::InvalidArgument,
+            Some("language"),
+        ),
+        case(
+            "RenderDocument: unknown revision",
+            call!(
+                c.documents,
+                render_document,
+                RenderDocumentRequest {
+                    organisation: organisation(),
+                    kind: proto::DocumentKind::SubprocessorList.into(),
+                    format: proto::DocumentFormat::Csv.into(),
+                    revision: Some(99),
+                    ..RenderDocumentRequest::default()
                 }
             ),
             Code::NotFound,

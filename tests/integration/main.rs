@@ -11,6 +11,7 @@ mod cli;
 mod conformance;
 mod decision;
 mod differential;
+mod documents;
 mod durability;
 mod hardening;
 mod health;

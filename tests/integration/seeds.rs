@@ -120,7 +120,7 @@ fn seed_directory() -> std::path::PathBuf {
         .unwrap_or_else(|| panic!("the seed documents are in none of {candidates:?}"))
 }
 
-fn seed_text(number: &str) -> String {
+pub fn seed_text(number: &str) -> String {
     let directory = seed_directory();
     let file = std::fs::read_dir(&directory)
         .expect("the seed directory")
@@ -131,7 +131,7 @@ fn seed_text(number: &str) -> String {
 }
 
 /// Whitespace folded to single spaces, so that a quote may wrap where the document does not.
-fn folded(text: &str) -> String {
+pub fn folded(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 

@@ -6,6 +6,7 @@
 //! Each function takes the message and the server's limits, so that all have one shape.
 
 pub mod decision;
+pub mod document;
 pub mod fields;
 pub mod registry;
 pub mod rights;

@@ -14,6 +14,7 @@ use purposed::{
     domain::pseudonym::SubjectKey,
     proto::{
         decision_service_client::DecisionServiceClient,
+        document_service_client::DocumentServiceClient,
         registry_service_client::RegistryServiceClient, rights_service_client::RightsServiceClient,
         subject_service_client::SubjectServiceClient,
     },
@@ -207,6 +208,10 @@ impl TestApp {
 
     pub fn rights(&self) -> RightsServiceClient<Channel> {
         RightsServiceClient::new(self.channel.clone())
+    }
+
+    pub fn documents(&self) -> DocumentServiceClient<Channel> {
+        DocumentServiceClient::new(self.channel.clone())
     }
 
     pub fn health(&self) -> HealthClient<Channel> {

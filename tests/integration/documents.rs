@@ -1,0 +1,243 @@
+//! Documents written from the registry, compared with the seed documents' own rows: the
+//! subprocessor lists of Peero (Latvian and English) and Capturi (Norwegian).
+
+use purposed::proto::{
+    DocumentFormat, DocumentKind, GetRevisionRequest, RenderDocumentRequest, RenderDocumentResponse,
+};
+use serde_json::Value;
+use tonic::Code;
+
+use crate::{
+    seeds::{folded, seed_text},
+    support::{TestApp, spawn_demo},
+};
+
+async fn render(
+    app: &TestApp,
+    organisation: &str,
+    language: &str,
+    format: DocumentFormat,
+) -> RenderDocumentResponse {
+    app.documents()
+        .render_document(RenderDocumentRequest {
+            organisation: organisation.into(),
+            kind: DocumentKind::SubprocessorList.into(),
+            language: language.into(),
+            format: format.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("render")
+        .into_inner()
+}
+
+/// The rows of the JSON rendering's table: its columns and each row's cells.
+fn table(rendered: &RenderDocumentResponse) -> (Vec<String>, Vec<Vec<String>>) {
+    let document: Value = serde_json::from_slice(&rendered.content).expect("JSON");
+    let table = document["sections"]
+        .as_array()
+        .expect("sections")
+        .iter()
+        .flat_map(|section| section["blocks"].as_array().cloned().unwrap_or_default())
+        .find(|block| block["type"] == "table")
+        .expect("a table");
+    let strings = |value: &Value| -> Vec<String> {
+        value
+            .as_array()
+            .expect("an array")
+            .iter()
+            .map(|cell| cell.as_str().expect("text").to_owned())
+            .collect()
+    };
+    let columns = strings(&table["columns"]);
+    let rows = table["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|row| strings(&row["cells"]))
+        .collect();
+    (columns, rows)
+}
+
+/// The tab-separated table of one language's part of seed 000: its header and rows. The
+/// part starts at the last use of its heading (the table of contents may use it first).
+fn peero_seed_table(heading: &str, end: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let seed = seed_text("000");
+    let start = seed.rfind(heading).expect("the part");
+    let part = &seed[start..];
+    let part = &part[..part.find(end).expect("the part's end")];
+    let mut lines = part
+        .lines()
+        .filter(|line| line.matches('\t').count() == 3)
+        .map(|line| line.split('\t').map(str::to_owned).collect::<Vec<_>>());
+    let header = lines.next().expect("a header");
+    (header, lines.collect())
+}
+
+#[tokio::test]
+async fn peeros_list_is_written_in_its_own_layout_in_latvian_and_english() {
+    let app = spawn_demo().await;
+    for (language, heading, end) in [
+        // The contents line spells it "APAKŠAPSTRĀDĀJI"; the part's own heading does not.
+        ("lv", "PEERO DATU APAKŠAPSTRĀDĀTĀJI (LV)", "Pēdējo reizi"),
+        ("en", "PEERO DATA SUBPROCESSORS (EN)", "Latest updates"),
+    ] {
+        let (seed_columns, seed_rows) = peero_seed_table(heading, end);
+        assert_eq!(seed_rows.len(), 6, "{language}: the seed's six rows");
+        let rendered = render(&app, "peero", language, DocumentFormat::Json).await;
+        let (columns, rows) = table(&rendered);
+        assert_eq!(
+            columns, seed_columns,
+            "{language}: the columns as the list prints them"
+        );
+        assert_eq!(
+            rows.len(),
+            seed_rows.len(),
+            "{language}: one row per subprocessor"
+        );
+        for (row, seed) in rows.iter().zip(&seed_rows) {
+            // Name and data text as printed, in the list's order.
+            assert_eq!(row[1], seed[1], "{language}: the name");
+            assert_eq!(row[3], seed[3], "{language}: the data of {}", seed[1]);
+            // The basis as the manifest quotes it, from the row's own text.
+            assert!(
+                folded(&seed[2]).contains(&folded(&row[2])),
+                "{language}: {:?} is not in {:?}",
+                row[2],
+                seed[2]
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn capturis_list_is_written_in_norwegian_in_its_order() {
+    let app = spawn_demo().await;
+    let rendered = render(&app, "capturi", "", DocumentFormat::Json).await;
+    let (columns, rows) = table(&rendered);
+    assert_eq!(
+        columns,
+        [
+            "Navn",
+            "Selskapets reg.nr.",
+            "Adresse",
+            "Beskrivelse av behandling"
+        ]
+    );
+    let seed = folded(&seed_text("004"));
+    let mut at = 0;
+    for row in &rows {
+        // Each row where the list has it, after the one before: name, number and address in
+        // one run, the description as the list words it.
+        let run = folded(&format!("{} {} {}", row[0], row[1], row[2]));
+        let position = seed[at..]
+            .find(&run)
+            .or_else(|| {
+                // The list prints AWS's short name after its legal name.
+                let name = folded(&row[0]);
+                seed[at..]
+                    .find(&name)
+                    .filter(|_| seed.contains(&folded(&row[2])))
+            })
+            .unwrap_or_else(|| panic!("{run:?} is not in seed 004 after position {at}"));
+        at += position + 1;
+        assert!(
+            seed.contains(&folded(&row[3])),
+            "{:?} is not in seed 004",
+            row[3]
+        );
+    }
+    assert_eq!(rows.len(), 3);
+}
+
+#[tokio::test]
+async fn every_rendering_names_the_revision_it_was_written_from() {
+    let app = spawn_demo().await;
+    let manifest_sha256 = app
+        .registry()
+        .get_revision(GetRevisionRequest {
+            organisation: "peero".into(),
+            revision: None,
+        })
+        .await
+        .expect("revision")
+        .into_inner()
+        .revision
+        .expect("a revision")
+        .manifest_sha256;
+    let markdown = render(&app, "peero", "en", DocumentFormat::Markdown).await;
+    assert_eq!(markdown.media_type, "text/markdown; charset=utf-8");
+    let text = String::from_utf8(markdown.content).expect("UTF-8");
+    assert!(text.starts_with("# PEERO DATA SUBPROCESSORS\n"), "{text}");
+    assert!(text.contains(&manifest_sha256), "{text}");
+    assert!(text.contains("registry revision 1"), "{text}");
+    assert!(
+        text.contains("| 4. | Onesignal | Notification service"),
+        "{text}"
+    );
+
+    // The CSV reads back row for row, each with its source.
+    let csv = render(&app, "peero", "lv", DocumentFormat::Csv).await;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(csv.content.as_slice());
+    let records: Vec<csv::StringRecord> = reader
+        .records()
+        .map(|record| record.expect("a CSV record"))
+        .collect();
+    assert_eq!(&records[0][0], "PEERO DATU APAKŠAPSTRĀDĀTĀJI");
+    assert!(records[0][1].contains(&manifest_sha256));
+    assert_eq!(
+        records[1].iter().collect::<Vec<_>>(),
+        [
+            "Nr.",
+            "Nosaukums / Platforma",
+            "Pamatojums",
+            "Apstrādājamie dati",
+            "source"
+        ]
+    );
+    assert_eq!(records.len(), 2 + 6);
+    assert_eq!(&records[2][1], "Microsoft Azure Services");
+    assert!(records[2][4].starts_with("000"), "{:?}", &records[2][4]);
+}
+
+#[tokio::test]
+async fn a_document_request_is_refused_with_its_field_named() {
+    let app = spawn_demo().await;
+    let mut client = app.documents();
+    let refused = client
+        .render_document(RenderDocumentRequest {
+            organisation: "peero".into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("no kind, no format");
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert!(
+        refused.message().contains("kind: must be set"),
+        "{}",
+        refused.message()
+    );
+    let fields: Vec<String> = tonic_types::StatusExt::get_details_bad_request(&refused)
+        .expect("a BadRequest detail")
+        .field_violations
+        .into_iter()
+        .map(|violation| violation.field)
+        .collect();
+    assert_eq!(fields, ["kind", "format"]);
+    for (organisation, revision) in [("nobody", None), ("peero", Some(99))] {
+        let missing = client
+            .render_document(RenderDocumentRequest {
+                organisation: organisation.into(),
+                kind: DocumentKind::SubprocessorList.into(),
+                format: DocumentFormat::Json.into(),
+                revision,
+                ..Default::default()
+            })
+            .await
+            .expect_err("nothing to write from");
+        assert_eq!(missing.code(), Code::NotFound, "{missing:?}");
+    }
+}
