@@ -69,8 +69,8 @@ enum Command {
     /// The audit log: verify its hash chains.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
-    /// Write one of the organisation's documents (the subprocessor list) from the revision
-    /// Check enforces, through a running server.
+    /// Write one of the organisation's documents (the subprocessor list, the record of
+    /// processing activities) from the revision Check enforces, through a running server.
     Document(document::DocumentArgs),
 }
 

@@ -9,7 +9,12 @@ use serde::Serialize;
 use super::{
     Spelling,
     engine::RevisionInfo,
-    policy::{ColumnField, DocumentKind, DocumentLayout, Mechanism, Recipient, Registry, RowPart},
+    geo,
+    policy::{
+        ColumnField, DocumentKind, DocumentLayout, LegalBasis, Mechanism, OrganisationRole,
+        Purpose, Recipient, RecipientKind, Registry, RowPart,
+    },
+    taxonomy::{self, Sensitivity},
     text::{Language, Localised},
 };
 
@@ -18,10 +23,14 @@ use super::{
 pub enum Kind {
     /// The processors and subprocessors, in the organisation's own layout (Art. 28(2),(4)).
     SubprocessorList,
+    /// The record of processing activities: Art. 30(1) for a controller, 30(2) for a
+    /// processor, one row per processing activity in the order of the CNIL's model register.
+    ProcessingRecord,
 }
 
 spelled!(Kind {
     SubprocessorList => "subprocessor_list",
+    ProcessingRecord => "processing_record",
 });
 
 /// A written document.
@@ -90,6 +99,7 @@ pub fn write(
 ) -> Document {
     match kind {
         Kind::SubprocessorList => subprocessor_list(registry, info, language),
+        Kind::ProcessingRecord => processing_record(registry, info, language),
     }
 }
 
@@ -239,14 +249,363 @@ fn cell(
         ColumnField::Safeguards => recipient
             .safeguards
             .iter()
-            .map(|safeguard| match safeguard.mechanism {
-                Mechanism::Scc { module } => format!("SCC module {module}"),
-                Mechanism::Bcr => "BCR".to_owned(),
-                Mechanism::CodeOfConduct => "code of conduct".to_owned(),
-                Mechanism::Certification => "certification".to_owned(),
-                Mechanism::Dpf => "EU-US Data Privacy Framework".to_owned(),
-            })
+            .map(|safeguard| mechanism(safeguard.mechanism))
             .collect::<Vec<_>>()
             .join(", "),
+    }
+}
+
+fn paragraph(text: String, source: &str) -> Block {
+    Block::Paragraph(Line {
+        text,
+        source: source.to_owned(),
+    })
+}
+
+/// The record of processing activities. The organisation's part first (Art. 30(1)(a) or
+/// 30(2)(a)): who it is, its DPO, its joint controllers or the controllers it acts for, its
+/// lead supervisory authority; then one row per purpose in the columns of the CNIL's model
+/// register (activity, purpose, basis, subjects, data, special categories, recipients,
+/// transfers, retention); then the security measures (Art. 30(1)(g), 30(2)(d)).
+fn processing_record(
+    registry: &Registry,
+    info: &RevisionInfo,
+    language: Option<Language>,
+) -> Document {
+    let shown = |text: &Localised| text.in_language(language).to_owned();
+    let organisation = &registry.organisation;
+    let processor = organisation.role == OrganisationRole::Processor;
+    let article = if processor {
+        "Art. 30(2)"
+    } else {
+        "Art. 30(1)"
+    };
+    let role = if processor { "processor" } else { "controller" };
+
+    let registration = organisation
+        .registration_number
+        .as_ref()
+        .map(|number| format!(", registration number {number}"))
+        .unwrap_or_default();
+    let address = organisation
+        .accountability
+        .address
+        .as_ref()
+        .map(|address| format!(", {address}"))
+        .unwrap_or_default();
+    let mut identity = vec![paragraph(
+        format!("{role}: {}{registration}{address}", organisation.legal_name),
+        &organisation.source,
+    )];
+    if let Some(dpo) = &organisation.dpo {
+        let contact: Vec<&str> = [&dpo.name, &dpo.email, &dpo.phone, &dpo.address]
+            .into_iter()
+            .filter_map(|part| part.as_deref())
+            .collect();
+        identity.push(paragraph(
+            format!("data protection officer: {}", contact.join(", ")),
+            &organisation.source,
+        ));
+    }
+    for joint in registry
+        .recipients
+        .iter()
+        .filter(|recipient| recipient.kind == RecipientKind::JointController)
+    {
+        let essence = joint
+            .arrangement
+            .as_ref()
+            .map(|arrangement| format!(" ({})", shown(&arrangement.essence)))
+            .unwrap_or_default();
+        identity.push(paragraph(
+            format!("joint controller: {}{essence}", shown(&joint.name)),
+            &joint.source,
+        ));
+    }
+    for served in &organisation.accountability.controllers {
+        let who = served
+            .name
+            .clone()
+            .or_else(|| served.category.as_ref().map(&shown))
+            .unwrap_or_default();
+        let agreement = served
+            .agreement
+            .as_ref()
+            .map(|agreement| format!("; agreement: {agreement}"))
+            .unwrap_or_default();
+        identity.push(paragraph(
+            format!("acts as processor for: {who}{agreement}"),
+            &served.source,
+        ));
+    }
+    match (
+        &organisation.accountability.supervisory_authority,
+        geo::supervisory_authority(organisation.country),
+    ) {
+        (Some(named), _) => identity.push(paragraph(
+            format!("lead supervisory authority: {}", named.name),
+            &named.source,
+        )),
+        (None, Some(built_in)) => identity.push(paragraph(
+            format!(
+                "lead supervisory authority: {} ({})",
+                built_in.name, built_in.website
+            ),
+            "purposed's table of the EEA's supervisory authorities",
+        )),
+        (None, None) => {}
+    }
+
+    let day = info
+        .effective_from
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date();
+    let rows = registry
+        .purposes
+        .iter()
+        .map(|purpose| Row {
+            cells: vec![
+                shown(&purpose.name),
+                purpose.id.clone(),
+                purpose.description.as_ref().map(&shown).unwrap_or_default(),
+                basis(purpose, &shown),
+                purpose.data_subjects.join(", "),
+                categories(registry, purpose, false, &shown),
+                categories(registry, purpose, true, &shown),
+                recipients(registry, purpose, &shown),
+                transfers(registry, purpose, day),
+                retention(purpose, &shown),
+            ],
+            source: purpose.source.clone(),
+        })
+        .collect();
+
+    let measures: Vec<Block> = organisation
+        .accountability
+        .security_measures
+        .iter()
+        .map(|measure| paragraph(shown(&measure.text), &measure.source))
+        .collect();
+    let mut sections = vec![
+        Section {
+            heading: Some(format!("{article}(a): the {role}")),
+            blocks: identity,
+        },
+        Section {
+            heading: Some("processing activities".to_owned()),
+            blocks: vec![Block::Table(Table {
+                columns: RECORD_COLUMNS.map(str::to_owned).to_vec(),
+                rows,
+            })],
+        },
+        Section {
+            heading: Some(format!(
+                "{article}({}): security measures (Art. 32)",
+                if processor { "d" } else { "g" }
+            )),
+            blocks: if measures.is_empty() {
+                vec![paragraph(
+                    "no technical or organisational measure is stated".to_owned(),
+                    &organisation.source,
+                )]
+            } else {
+                measures
+            },
+        },
+    ];
+    if let Some(reviewed) = organisation.accountability.reviewed_on {
+        sections.push(Section {
+            heading: None,
+            blocks: vec![paragraph(
+                format!("Last reviewed: {reviewed}"),
+                &organisation.source,
+            )],
+        });
+    }
+    Document {
+        kind: Kind::ProcessingRecord.as_str(),
+        title: format!(
+            "Record of processing activities ({article}) of {}",
+            organisation.legal_name
+        ),
+        language: language.filter(|_| organisation.language.is_some()),
+        stamp: stamp(registry, info),
+        sections,
+    }
+}
+
+/// The columns of the record, in the order of the CNIL's model register.
+const RECORD_COLUMNS: [&str; 10] = [
+    "Processing activity",
+    "Reference",
+    "Purpose",
+    "Legal basis",
+    "Categories of data subjects",
+    "Categories of personal data",
+    "Special categories (Art. 9, 10)",
+    "Recipients",
+    "Transfers outside the EEA and their safeguards",
+    "Erasure time limits",
+];
+
+fn basis(purpose: &Purpose, shown: &impl Fn(&Localised) -> String) -> String {
+    let Some(basis) = purpose.legal_basis else {
+        return "none stated".to_owned();
+    };
+    let mut text = format!("{} ({})", basis.describe(), basis.article());
+    if let Some(qualifier) = &purpose.legal_basis_qualifier {
+        text.push_str(&format!("; \"{}\"", shown(qualifier)));
+    }
+    if let Some(interest) = &purpose.legitimate_interest {
+        text.push_str(&format!("; interest pursued: {interest}"));
+    }
+    if basis == LegalBasis::LegitimateInterests {
+        text.push_str(&match &purpose.balancing_test {
+            Some(test) => format!("; balancing test: {test}"),
+            None => "; no balancing test recorded".to_owned(),
+        });
+    }
+    if let Some(unless) = &purpose.consent_unless {
+        text.push_str(&format!(
+            "; the subject's consent unless {}",
+            unless.condition.description
+        ));
+    }
+    text
+}
+
+/// The purpose's categories by name: the ordinary ones, or the special and criminal ones
+/// with what lifts the prohibition.
+fn categories(
+    registry: &Registry,
+    purpose: &Purpose,
+    special: bool,
+    shown: &impl Fn(&Localised) -> String,
+) -> String {
+    let mut named = Vec::new();
+    for key in &purpose.categories {
+        let own = registry.categories.iter().find(|own| own.key == *key);
+        let builtin = taxonomy::builtin(key);
+        let sensitivity = own
+            .map(|own| own.sensitivity)
+            .or(builtin.map(|builtin| builtin.sensitivity))
+            .unwrap_or(Sensitivity::Ordinary);
+        if (sensitivity != Sensitivity::Ordinary) != special {
+            continue;
+        }
+        named.push(
+            own.map(|own| shown(&own.name))
+                .or(builtin.map(|builtin| builtin.name.to_owned()))
+                .unwrap_or_else(|| key.clone()),
+        );
+    }
+    if !special || named.is_empty() {
+        return named.join(", ");
+    }
+    let condition = match (
+        &purpose.special_condition,
+        &purpose.criminal_data_authorisation,
+    ) {
+        (Some(condition), _) => format!(" (Art. {})", condition.point()),
+        (None, Some(law)) => format!(" ({law})"),
+        (None, None) => " (no condition stated)".to_owned(),
+    };
+    format!("{}{condition}", named.join(", "))
+}
+
+fn recipients(
+    registry: &Registry,
+    purpose: &Purpose,
+    shown: &impl Fn(&Localised) -> String,
+) -> String {
+    purpose
+        .engagements
+        .iter()
+        .filter_map(|engagement| registry.recipient(&engagement.recipient))
+        .map(|recipient| {
+            format!(
+                "{} ({})",
+                shown(&recipient.name),
+                recipient.kind.as_str().replace('_', " ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Each location outside the EEA an engaged recipient processes in, with what covers it on
+/// the revision's first day: its safeguards, an adequacy decision, or nothing.
+fn transfers(registry: &Registry, purpose: &Purpose, day: jiff::civil::Date) -> String {
+    let mut found = Vec::new();
+    for recipient in purpose
+        .engagements
+        .iter()
+        .filter_map(|engagement| registry.recipient(&engagement.recipient))
+    {
+        for territory in recipient
+            .locations
+            .iter()
+            .filter(|territory| !territory.is_eea())
+        {
+            let covered: Vec<String> = recipient
+                .safeguards
+                .iter()
+                .filter(|safeguard| {
+                    safeguard.countries.is_empty() || safeguard.countries.contains(territory)
+                })
+                .map(|safeguard| mechanism(safeguard.mechanism))
+                .collect();
+            // A decision for part of a country (the US's, for DPF-certified recipients) covers
+            // a recipient only through the certification, which is among its safeguards.
+            let cover = match geo::adequacy_on(*territory, day) {
+                _ if !covered.is_empty() => covered.join(", "),
+                Some(adequacy) if adequacy.scope == geo::AdequacyScope::Whole => {
+                    format!("adequacy decision {}", adequacy.decision)
+                }
+                Some(adequacy) => format!(
+                    "no safeguard stated (the adequacy decision {} covers only some recipients)",
+                    adequacy.decision
+                ),
+                None => "no safeguard stated".to_owned(),
+            };
+            found.push(format!("{} in {territory}: {cover}", recipient.id));
+        }
+    }
+    if found.is_empty() {
+        "none".to_owned()
+    } else {
+        found.join("; ")
+    }
+}
+
+fn retention(purpose: &Purpose, shown: &impl Fn(&Localised) -> String) -> String {
+    if purpose.retention.is_empty() {
+        return "not stated".to_owned();
+    }
+    purpose
+        .retention
+        .iter()
+        .map(|rule| {
+            let period = if rule.period.is_zero() {
+                format!("upon {}", rule.from.describe())
+            } else {
+                format!("{} from {}", rule.period, rule.from.describe())
+            };
+            match &rule.description {
+                Some(description) => format!("{period} ({})", shown(description)),
+                None => period,
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn mechanism(mechanism: Mechanism) -> String {
+    match mechanism {
+        Mechanism::Scc { module } => format!("SCC module {module}"),
+        Mechanism::Bcr => "BCR".to_owned(),
+        Mechanism::CodeOfConduct => "code of conduct".to_owned(),
+        Mechanism::Certification => "certification".to_owned(),
+        Mechanism::Dpf => "EU-US Data Privacy Framework".to_owned(),
     }
 }

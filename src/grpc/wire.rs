@@ -52,7 +52,9 @@ wire_enum!(RetentionEvent => proto::RetentionEvent, retention_event, [
 
 wire_enum!(OrganisationRole => proto::OrganisationRole, organisation_role, [Controller, Processor]);
 
-wire_enum!(DocumentKind <=> proto::DocumentKind, document_kind, document_kind_from, [SubprocessorList]);
+wire_enum!(DocumentKind <=> proto::DocumentKind, document_kind, document_kind_from, [
+    SubprocessorList, ProcessingRecord,
+]);
 
 wire_enum!(DocumentFormat <=> proto::DocumentFormat, document_format, document_format_from, [
     Markdown, Csv, Json,

@@ -241,3 +241,129 @@ async fn a_document_request_is_refused_with_its_field_named() {
         assert_eq!(missing.code(), Code::NotFound, "{missing:?}");
     }
 }
+
+async fn record(app: &TestApp, organisation: &str, language: &str) -> Value {
+    let rendered = app
+        .documents()
+        .render_document(RenderDocumentRequest {
+            organisation: organisation.into(),
+            kind: DocumentKind::ProcessingRecord.into(),
+            language: language.into(),
+            format: DocumentFormat::Json.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("render the record")
+        .into_inner();
+    serde_json::from_slice(&rendered.content).expect("JSON")
+}
+
+/// The paragraphs of a document's section whose heading starts with `heading`.
+fn paragraphs(document: &Value, heading: &str) -> Vec<String> {
+    document["sections"]
+        .as_array()
+        .expect("sections")
+        .iter()
+        .filter(|section| {
+            section["heading"]
+                .as_str()
+                .is_some_and(|found| found.starts_with(heading))
+        })
+        .flat_map(|section| section["blocks"].as_array().cloned().unwrap_or_default())
+        .filter(|block| block["type"] == "paragraph")
+        .map(|block| block["text"].as_str().expect("text").to_owned())
+        .collect()
+}
+
+/// The record's rows by purpose id (the Reference column).
+fn activities(document: &Value) -> std::collections::BTreeMap<String, Vec<String>> {
+    let section = document["sections"]
+        .as_array()
+        .expect("sections")
+        .iter()
+        .find(|section| section["heading"] == "processing activities")
+        .expect("the activities");
+    section["blocks"][0]["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|row| {
+            let cells: Vec<String> = row["cells"]
+                .as_array()
+                .expect("cells")
+                .iter()
+                .map(|cell| cell.as_str().expect("text").to_owned())
+                .collect();
+            (cells[1].clone(), cells)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn each_seeds_record_of_processing_holds_what_its_documents_say() {
+    let app = spawn_demo().await;
+    for (organisation, article) in [
+        ("apollo", "Art. 30(1)"),
+        ("capturi", "Art. 30(2)"),
+        ("peero", "Art. 30(2)"),
+        ("pro-balances", "Art. 30(1)"),
+        ("sendberry", "Art. 30(1)"),
+    ] {
+        let document = record(&app, organisation, "").await;
+        let title = document["title"].as_str().expect("a title");
+        assert!(title.contains(article), "{organisation}: {title}");
+        // One row per purpose of the manifest, by its id.
+        let purposes: Vec<String> = purposed::manifest::parse(
+            crate::support::example(organisation),
+            purposed::manifest::DEFAULT_MAX_BYTES,
+        )
+        .expect("the example")
+        .registry
+        .purposes
+        .iter()
+        .map(|purpose| purpose.id.clone())
+        .collect();
+        let rows = activities(&document);
+        assert_eq!(
+            rows.keys().cloned().collect::<Vec<_>>(),
+            purposes,
+            "{organisation}: the activities"
+        );
+        assert!(
+            rows.values().all(|cells| cells.len() == 10),
+            "{organisation}: every row fills the ten columns"
+        );
+    }
+
+    // Capturi's Intercom transfer rests on the invalidated Privacy Shield alone (004).
+    let capturi = activities(&record(&app, "capturi", "").await);
+    assert!(
+        capturi["user-communication"][8].contains("intercom in US: no safeguard stated"),
+        "{:?}",
+        capturi["user-communication"][8]
+    );
+    // Hosting stays in EU-WEST (Ireland): no transfer to record.
+    assert_eq!(capturi["platform-hosting"][8], "none");
+    // Peero acts for its clients (000), named in the language asked for.
+    let peero = record(&app, "peero", "en").await;
+    assert!(
+        paragraphs(&peero, "Art. 30(2)(a)")
+            .iter()
+            .any(|line| line.starts_with("acts as processor for: Peero's clients")),
+        "{:?}",
+        paragraphs(&peero, "Art. 30(2)(a)")
+    );
+    // Apollo's legitimate interests record no balancing test (001), and its Club marketing
+    // needs consent where necessary.
+    let apollo = activities(&record(&app, "apollo", "").await);
+    assert!(apollo["marketing"][3].contains("no balancing test recorded"));
+    assert!(apollo["club-marketing"][3].contains("the subject's consent unless"));
+    // PRO BALANCES' lead authority is Estonia's, from the built-in table; its §10 measures.
+    let pro_balances = record(&app, "pro-balances", "").await;
+    assert!(
+        paragraphs(&pro_balances, "Art. 30(1)(a)")
+            .iter()
+            .any(|line| line.starts_with("lead supervisory authority: Andmekaitse Inspektsioon"))
+    );
+    assert_eq!(paragraphs(&pro_balances, "Art. 30(1)(g)").len(), 3);
+}
