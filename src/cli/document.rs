@@ -1,12 +1,18 @@
 //! `purposed document`: one of the organisation's documents, written by a running server
-//! from the revision Check enforces.
+//! from the revision Check enforces; `purposed review`: a DPO's review of a manifest.
 
 use std::path::PathBuf;
 
 use clap::Args;
 use purposed::{
-    domain::{document::Kind, names::OrganisationId, text::Language},
+    domain::{
+        document::Kind,
+        names::OrganisationId,
+        review::{Severity, review as review_registry},
+        text::Language,
+    },
     grpc::wire,
+    manifest,
     proto::{self, document_service_client::DocumentServiceClient},
     render::Format,
 };
@@ -70,4 +76,71 @@ pub async fn document(args: DocumentArgs) -> Result<(), String> {
         None => out!("{}", String::from_utf8_lossy(&response.content).trim_end()),
     }
     Ok(())
+}
+
+#[derive(Args)]
+pub struct ReviewArgs {
+    /// The manifest (YAML).
+    file: PathBuf,
+    /// Review as of this day, YYYY-MM-DD (default: today, UTC).
+    #[arg(long)]
+    today: Option<jiff::civil::Date>,
+    /// Print the findings as JSON instead of lines.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn review(args: ReviewArgs) -> Result<(), String> {
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|error| format!("cannot read {}: {error}", args.file.display()))?;
+    let parsed = manifest::parse(&text, manifest::DEFAULT_MAX_BYTES).map_err(|error| {
+        let lines: Vec<String> = error.violations().iter().map(ToString::to_string).collect();
+        format!(
+            "{} is not a valid manifest:\n  {}",
+            args.file.display(),
+            lines.join("\n  ")
+        )
+    })?;
+    let today = args.today.unwrap_or_else(|| {
+        jiff::Timestamp::now()
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .date()
+    });
+    let findings = review_registry(&parsed.registry, today);
+    if args.json {
+        out!(
+            "{}",
+            serde_json::to_string_pretty(&findings).map_err(|error| error.to_string())?
+        );
+    } else {
+        for finding in &findings {
+            out!(
+                "{:<7} {} [{}] {}: {}",
+                match finding.severity {
+                    Severity::Error => "error",
+                    Severity::Warning => "warning",
+                    Severity::Notice => "notice",
+                },
+                finding.code,
+                finding.article,
+                finding.subject,
+                finding.message
+            );
+        }
+    }
+    let errors = findings
+        .iter()
+        .filter(|finding| finding.severity == Severity::Error)
+        .count();
+    match errors {
+        0 => Ok(()),
+        1 => Err(format!(
+            "the review of {} found 1 error",
+            args.file.display()
+        )),
+        errors => Err(format!(
+            "the review of {} found {errors} errors",
+            args.file.display()
+        )),
+    }
 }

@@ -72,6 +72,9 @@ enum Command {
     /// Write one of the organisation's documents (the subprocessor list, the record of
     /// processing activities) from the revision Check enforces, through a running server.
     Document(document::DocumentArgs),
+    /// Review a manifest as a DPO would, offline: findings with their article and severity;
+    /// exits 1 when any is an error, so that a CI job fails on them.
+    Review(document::ReviewArgs),
 }
 
 #[derive(Args)]
@@ -210,6 +213,7 @@ async fn main() -> ExitCode {
         Command::Subject(command) => rights::subject(command).await,
         Command::Audit(command) => audit::audit(command).await,
         Command::Document(args) => document::document(args).await,
+        Command::Review(args) => document::review(args),
     };
     exit(result)
 }

@@ -89,6 +89,7 @@ pub mod geo;
 pub mod names;
 pub mod policy;
 pub mod pseudonym;
+pub mod review;
 pub mod rights;
 pub(crate) mod rights_plan;
 pub mod subject;

@@ -622,3 +622,40 @@ async fn names_are_refused_before_any_call_and_a_subject_is_never_repeated() {
         );
     }
 }
+
+#[tokio::test]
+async fn review_lists_each_seeds_real_gaps_and_fails_on_errors() {
+    let example = |name: &str| format!("{}/examples/{name}.yaml", env!("CARGO_MANIFEST_DIR"));
+    let capturi = purposed(&["review", &example("capturi"), "--today", "2026-06-01"]).await;
+    let stdout = text(&capturi.stdout);
+    assert!(!capturi.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("error   TRANSFER_WITHOUT_SAFEGUARD [Art. 44-46] user-communication"),
+        "{stdout}"
+    );
+    assert!(
+        text(&capturi.stderr).contains("found"),
+        "{}",
+        text(&capturi.stderr)
+    );
+
+    let apollo = purposed(&["review", &example("apollo"), "--json"]).await;
+    let findings: serde_json::Value =
+        serde_json::from_str(&text(&apollo.stdout)).expect("JSON findings");
+    let untested: Vec<&str> = findings
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|finding| finding["code"] == "NO_BALANCING_TEST")
+        .map(|finding| finding["subject"].as_str().expect("an id"))
+        .collect();
+    assert!(untested.contains(&"marketing"), "{untested:?}");
+    assert!(untested.contains(&"market-statistics"), "{untested:?}");
+
+    // The documented shop has warnings (no review date) but no error.
+    let shop = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(shop.path(), crate::decision::shop_manifest()).expect("write");
+    let clean = purposed(&["review", shop.path().to_str().expect("path")]).await;
+    assert!(clean.status.success(), "{}", text(&clean.stdout));
+    assert!(text(&clean.stdout).contains("RECORD_NOT_REVIEWED"));
+}
