@@ -367,3 +367,66 @@ async fn each_seeds_record_of_processing_holds_what_its_documents_say() {
     );
     assert_eq!(paragraphs(&pro_balances, "Art. 30(1)(g)").len(), 3);
 }
+
+/// Every element named `name` under `node`, depth first.
+fn elements(
+    node: &markup5ever_rcdom::Handle,
+    name: &str,
+    found: &mut Vec<markup5ever_rcdom::Handle>,
+) {
+    if let markup5ever_rcdom::NodeData::Element { name: element, .. } = &node.data
+        && &*element.local == name
+    {
+        found.push(node.clone());
+    }
+    for child in node.children.borrow().iter() {
+        elements(child, name, found);
+    }
+}
+
+#[tokio::test]
+async fn the_html_parses_as_a_browser_would_with_no_error() {
+    use html5ever::tendril::TendrilSink;
+    let app = spawn_demo().await;
+    for (organisation, kind, rows) in [
+        ("peero", DocumentKind::SubprocessorList, 6),
+        ("capturi", DocumentKind::SubprocessorList, 3),
+        ("apollo", DocumentKind::ProcessingRecord, 24),
+    ] {
+        let rendered = app
+            .documents()
+            .render_document(RenderDocumentRequest {
+                organisation: organisation.into(),
+                kind: kind.into(),
+                language: "en".into(),
+                format: DocumentFormat::Html.into(),
+                ..Default::default()
+            })
+            .await
+            .expect("render HTML")
+            .into_inner();
+        assert_eq!(rendered.media_type, "text/html; charset=utf-8");
+        let dom = html5ever::parse_document(
+            markup5ever_rcdom::RcDom::default(),
+            html5ever::ParseOpts::default(),
+        )
+        .from_utf8()
+        .read_from(&mut rendered.content.as_slice())
+        .expect("read the HTML");
+        assert!(
+            dom.errors.borrow().is_empty(),
+            "{organisation}: {:?}",
+            dom.errors.borrow()
+        );
+        let mut body_rows = Vec::new();
+        let mut bodies = Vec::new();
+        elements(&dom.document, "tbody", &mut bodies);
+        for body in &bodies {
+            elements(body, "tr", &mut body_rows);
+        }
+        assert_eq!(body_rows.len(), rows, "{organisation}: the table's rows");
+        let mut scripts = Vec::new();
+        elements(&dom.document, "script", &mut scripts);
+        assert!(scripts.is_empty(), "{organisation}: no script");
+    }
+}
