@@ -14,6 +14,9 @@ pub enum Format {
     Html,
     Csv,
     Json,
+    /// Linked data with W3C DPV and eu-gdpr terms: the record of processing only, written
+    /// from the registry itself (`domain::document::record_linked_data`).
+    JsonLd,
 }
 
 spelled!(Format {
@@ -21,6 +24,7 @@ spelled!(Format {
     Html => "html",
     Csv => "csv",
     Json => "json",
+    JsonLd => "json_ld",
 });
 
 impl Format {
@@ -30,6 +34,7 @@ impl Format {
             Format::Html => "text/html; charset=utf-8",
             Format::Csv => "text/csv; charset=utf-8",
             Format::Json => "application/json",
+            Format::JsonLd => "application/ld+json",
         }
     }
 }
@@ -39,7 +44,8 @@ pub fn render(document: &Document, format: Format) -> Vec<u8> {
         Format::Markdown => markdown(document).into_bytes(),
         Format::Html => html(document).into_bytes(),
         Format::Csv => csv(document),
-        Format::Json => serde_json::to_vec_pretty(document).unwrap_or_default(),
+        // The linked data is written from the registry, not from a document.
+        Format::Json | Format::JsonLd => serde_json::to_vec_pretty(document).unwrap_or_default(),
     }
 }
 

@@ -772,10 +772,24 @@ impl App {
             }
         };
         let (kind, language, format) = (input.kind, input.language, input.format);
+        if format == render::Format::JsonLd && kind != document::Kind::ProcessingRecord {
+            return Err(Error::invalid(
+                "format",
+                "json_ld is written for the processing record only",
+            ));
+        }
         self.off_the_workers(move |_| {
             let written = document::write(kind, policy.registry(), policy.info(), language);
+            let content = match format {
+                render::Format::JsonLd => serde_json::to_vec_pretty(&document::record_linked_data(
+                    policy.registry(),
+                    policy.info(),
+                ))
+                .unwrap_or_default(),
+                other => render::render(&written, other),
+            };
             Rendered {
-                content: render::render(&written, format),
+                content,
                 revision: policy.revision(),
                 title: written.title,
             }

@@ -12,7 +12,7 @@ use super::{
     geo,
     policy::{
         ColumnField, DocumentKind, DocumentLayout, LegalBasis, Mechanism, OrganisationRole,
-        Purpose, Recipient, RecipientKind, Registry, RowPart,
+        Purpose, Recipient, RecipientKind, Registry, RowPart, SpecialCondition,
     },
     taxonomy::{self, Sensitivity},
     text::{Language, Localised},
@@ -607,5 +607,155 @@ fn mechanism(mechanism: Mechanism) -> String {
         Mechanism::CodeOfConduct => "code of conduct".to_owned(),
         Mechanism::Certification => "certification".to_owned(),
         Mechanism::Dpf => "EU-US Data Privacy Framework".to_owned(),
+    }
+}
+
+/// The record of processing activities as linked data: each purpose a
+/// `dpv:PersonalDataHandling` with its purpose, legal basis (`eu-gdpr:A6-1-b` ...), Art. 9(2)
+/// condition, personal data (the taxonomy's DPV terms), data subjects, recipients, and each
+/// transfer outside the EEA with its mechanism (`eu-gdpr:A45-3`, `eu-gdpr:A46-2-c` ...).
+pub fn record_linked_data(registry: &Registry, info: &RevisionInfo) -> serde_json::Value {
+    use serde_json::json;
+    let organisation = &registry.organisation;
+    let base = format!("urn:purposed:{}:revision:{}", organisation.id, info.number);
+    let term = |key: &str| -> String {
+        registry
+            .categories
+            .iter()
+            .find(|own| own.key == key)
+            .and_then(|own| own.dpv.clone())
+            .or_else(|| taxonomy::builtin(key).map(|builtin| builtin.dpv.to_owned()))
+            .unwrap_or_else(|| "dpv:PersonalData".to_owned())
+    };
+    let day = info
+        .effective_from
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date();
+    let activities: Vec<serde_json::Value> = registry
+        .purposes
+        .iter()
+        .map(|purpose| {
+            let mut node = json!({
+                "@id": format!("{base}#{}", purpose.id),
+                "@type": "dpv:PersonalDataHandling",
+                "dct:title": purpose.name.text(),
+                "dct:source": purpose.source,
+                "dpv:hasPurpose": {
+                    "@type": "dpv:Purpose",
+                    "dct:description": purpose
+                        .description
+                        .as_ref()
+                        .map_or(purpose.name.text(), Localised::text),
+                },
+                "dpv:hasPersonalData": purpose
+                    .categories
+                    .iter()
+                    .map(|key| json!({"@id": term(key), "dct:identifier": key}))
+                    .collect::<Vec<_>>(),
+                "dpv:hasDataSubject": purpose
+                    .data_subjects
+                    .iter()
+                    .map(|subject| json!({"@type": "dpv:DataSubject", "dct:title": subject}))
+                    .collect::<Vec<_>>(),
+                "dpv:hasRecipient": purpose
+                    .engagements
+                    .iter()
+                    .filter_map(|engagement| registry.recipient(&engagement.recipient))
+                    .map(|recipient| json!({
+                        "@id": format!("{base}#recipient-{}", recipient.id),
+                        "@type": if recipient.kind.is_processor() { "dpv:DataProcessor" } else { "dpv:DataController" },
+                        "dct:title": recipient.name.text(),
+                    }))
+                    .collect::<Vec<_>>(),
+            });
+            if let Some(basis) = purpose.legal_basis {
+                node["dpv:hasLegalBasis"] = json!({ "@id": basis_iri(basis) });
+            }
+            if let Some(condition) = purpose.special_condition {
+                node["dpv:hasSpecialCategoryCondition"] = json!({
+                    "@id": match condition {
+                        SpecialCondition::Controller => "dpv:LegalBasis".to_owned(),
+                        other => format!("eu-gdpr:A{}", other.point().replace(['(', ')'], "-").replace("--", "-").trim_end_matches('-')),
+                    }
+                });
+            }
+            let transfers: Vec<serde_json::Value> = purpose
+                .engagements
+                .iter()
+                .filter_map(|engagement| registry.recipient(&engagement.recipient))
+                .flat_map(|recipient| {
+                    recipient
+                        .locations
+                        .iter()
+                        .filter(|territory| !territory.is_eea())
+                        .map(move |territory| (recipient, *territory))
+                })
+                .map(|(recipient, territory)| {
+                    let mechanisms: Vec<&str> = recipient
+                        .safeguards
+                        .iter()
+                        .filter(|safeguard| safeguard.countries.is_empty() || safeguard.countries.contains(&territory))
+                        .map(|safeguard| mechanism_iri(safeguard.mechanism))
+                        .chain(
+                            geo::adequacy_on(territory, day)
+                                .filter(|adequacy| adequacy.scope == geo::AdequacyScope::Whole)
+                                .map(|_| "eu-gdpr:A45-3"),
+                        )
+                        .collect();
+                    json!({
+                        "@type": "dpv:DataTransfer",
+                        "dpv:hasRecipient": { "@id": format!("{base}#recipient-{}", recipient.id) },
+                        "dpv:hasCountry": { "@id": format!("loc:{territory}") },
+                        "dpv:hasLegalBasis": mechanisms.iter().map(|iri| json!({"@id": iri})).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            if !transfers.is_empty() {
+                node["dpv:hasDataTransfer"] = json!(transfers);
+            }
+            node
+        })
+        .collect();
+    json!({
+        "@context": {
+            "dpv": "https://w3id.org/dpv#",
+            "pd": "https://w3id.org/dpv/pd#",
+            "eu-gdpr": "https://w3id.org/dpv/legal/eu/gdpr#",
+            "loc": "https://w3id.org/dpv/loc#",
+            "dct": "http://purl.org/dc/terms/",
+        },
+        "@id": base,
+        // DPV has no class for a record of processing (its dpv:Record is the operation of
+        // recording): the record is a collection of the activities.
+        "@type": "dct:Collection",
+        "dct:title": format!("Record of processing activities of {}", organisation.legal_name),
+        "dct:creator": organisation.legal_name,
+        "dct:valid": info.effective_from.to_string(),
+        "dct:issued": info.applied_at.to_string(),
+        "dct:identifier": info.manifest_sha256,
+        "dct:hasPart": activities,
+    })
+}
+
+fn basis_iri(basis: LegalBasis) -> &'static str {
+    match basis {
+        LegalBasis::Consent => "eu-gdpr:A6-1-a",
+        LegalBasis::Contract => "eu-gdpr:A6-1-b",
+        LegalBasis::LegalObligation => "eu-gdpr:A6-1-c",
+        LegalBasis::VitalInterests => "eu-gdpr:A6-1-d",
+        LegalBasis::PublicTask => "eu-gdpr:A6-1-e",
+        LegalBasis::LegitimateInterests => "eu-gdpr:A6-1-f",
+        LegalBasis::ControllerInstructions => "eu-gdpr:A28-3-a",
+    }
+}
+
+fn mechanism_iri(mechanism: Mechanism) -> &'static str {
+    match mechanism {
+        Mechanism::Scc { .. } => "eu-gdpr:A46-2-c",
+        Mechanism::Bcr => "eu-gdpr:A46-2-b",
+        Mechanism::CodeOfConduct => "eu-gdpr:A46-2-e",
+        Mechanism::Certification => "eu-gdpr:A46-2-f",
+        // The DPF's certification under the US adequacy decision.
+        Mechanism::Dpf => "eu-gdpr:A45-3",
     }
 }

@@ -57,7 +57,7 @@ wire_enum!(DocumentKind <=> proto::DocumentKind, document_kind, document_kind_fr
 ]);
 
 wire_enum!(DocumentFormat <=> proto::DocumentFormat, document_format, document_format_from, [
-    Markdown, Csv, Json, Html,
+    Markdown, Csv, Json, Html, JsonLd,
 ]);
 
 wire_enum!(Sensitivity <=> proto::Sensitivity, sensitivity, sensitivity_from, [

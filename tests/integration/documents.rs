@@ -430,3 +430,85 @@ async fn the_html_parses_as_a_browser_would_with_no_error() {
         assert!(scripts.is_empty(), "{organisation}: no script");
     }
 }
+
+#[tokio::test]
+async fn the_record_is_linked_data_in_dpvs_and_the_gdprs_terms() {
+    let app = spawn_demo().await;
+    let rendered = app
+        .documents()
+        .render_document(RenderDocumentRequest {
+            organisation: "capturi".into(),
+            kind: DocumentKind::ProcessingRecord.into(),
+            format: DocumentFormat::JsonLd.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("render JSON-LD")
+        .into_inner();
+    assert_eq!(rendered.media_type, "application/ld+json");
+    let record: Value = serde_json::from_slice(&rendered.content).expect("JSON");
+    assert_eq!(
+        record["@context"]["eu-gdpr"],
+        "https://w3id.org/dpv/legal/eu/gdpr#"
+    );
+    let activities = record["dct:hasPart"].as_array().expect("activities");
+    let communication = activities
+        .iter()
+        .find(|activity| {
+            activity["@id"]
+                .as_str()
+                .is_some_and(|id| id.ends_with("#user-communication"))
+        })
+        .expect("user-communication");
+    assert_eq!(communication["@type"], "dpv:PersonalDataHandling");
+    assert_eq!(communication["dpv:hasLegalBasis"]["@id"], "eu-gdpr:A28-3-a");
+    let data: Vec<&str> = communication["dpv:hasPersonalData"]
+        .as_array()
+        .expect("personal data")
+        .iter()
+        .map(|term| term["@id"].as_str().expect("an IRI"))
+        .collect();
+    assert!(data.contains(&"pd:EmailAddress"), "{data:?}");
+    // Intercom in the US: a transfer with no mechanism, as the list gives none that holds.
+    let transfers = communication["dpv:hasDataTransfer"]
+        .as_array()
+        .expect("transfers");
+    let us = transfers
+        .iter()
+        .find(|transfer| transfer["dpv:hasCountry"]["@id"] == "loc:US")
+        .expect("the US transfer");
+    assert_eq!(us["dpv:hasLegalBasis"].as_array().expect("bases").len(), 0);
+    // PRO BALANCES' Mailchimp rests on SCC and DPF.
+    let rendered = app
+        .documents()
+        .render_document(RenderDocumentRequest {
+            organisation: "pro-balances".into(),
+            kind: DocumentKind::ProcessingRecord.into(),
+            format: DocumentFormat::JsonLd.into(),
+            ..Default::default()
+        })
+        .await
+        .expect("render JSON-LD")
+        .into_inner();
+    let text = String::from_utf8(rendered.content).expect("UTF-8");
+    assert!(text.contains("eu-gdpr:A46-2-c"), "no SCC in {text}");
+    assert!(text.contains("eu-gdpr:A6-1-a"), "no consent in {text}");
+
+    // Linked data is the record's only.
+    let refused = app
+        .documents()
+        .render_document(RenderDocumentRequest {
+            organisation: "capturi".into(),
+            kind: DocumentKind::SubprocessorList.into(),
+            format: DocumentFormat::JsonLd.into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("JSON-LD of a list");
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert!(
+        refused.message().starts_with("format:"),
+        "{}",
+        refused.message()
+    );
+}
