@@ -2,7 +2,7 @@
 """Writes the committed seeds of the fuzz targets (fuzz/corpus/<target>/seed-*).
 
 manifest_parse: the example manifests. manifest_edit: one byte per example (that example,
-no edits). request_convert: one well-formed message of each of the 28 request types, after
+no edits). request_convert: one well-formed message of each of the 29 request types, after
 the byte that selects it. engine_decide: a few CheckRequests in the `Input::Wire` form.
 
 Run from anywhere: python3 fuzz/make_seeds.py. It replaces only files named seed-*.
@@ -103,8 +103,9 @@ REQUESTS = [
     string(1, "peero") + string(2, "subject-1"),
     # DocumentService
     string(1, "peero") + uint(2, 1) + string(5, "en") + uint(6, 1),
+    string(1, "apollo") + uint(2, 1) + string(3, "2026-01-15"),
 ]
-assert len(REQUESTS) == 28
+assert len(REQUESTS) == 29
 
 # Boundary seeds: moments at the ends of the range a Timestamp holds (jiff's, which
 # Violations::timestamp enforces), births at the ends of what SetBirth accepts.

@@ -35,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, bytes)) = data.split_first() else {
         return;
     };
-    match selector % 28 {
+    match selector % 29 {
         // DecisionService
         0 => decode(bytes, check),
         1 => decode(bytes, batch_check),
@@ -69,6 +69,7 @@ fuzz_target!(|data: &[u8]| {
         26 => decode(bytes, get_subject_state),
         // DocumentService
         27 => decode(bytes, render_document),
+        28 => decode(bytes, review_registry),
         _ => unreachable!(),
     }
 });
@@ -404,6 +405,21 @@ fn render_document(request: proto::RenderDocumentRequest) {
         );
         assert!(!written.sections.is_empty(), "a document without a section");
         let _ = purposed::render::render(&written, input.format);
+    }
+}
+
+/// The parse, then the review of the named example as of the day asked for.
+fn review_registry(request: proto::ReviewRegistryRequest) {
+    if let Some(input) = parsed(parse::document::review_registry(request, &limits())) {
+        let policy = policy_for(&input.organisation);
+        let today = input.today.unwrap_or(jiff::civil::date(2026, 1, 15));
+        let findings = purposed::domain::review::review(policy.registry(), today);
+        assert!(
+            findings
+                .windows(2)
+                .all(|pair| pair[0].severity <= pair[1].severity),
+            "findings out of order"
+        );
     }
 }
 

@@ -127,6 +127,16 @@ pub struct DocumentInput {
     pub format: render::Format,
 }
 
+/// A revision to review, as of a day.
+#[derive(Clone, Debug)]
+pub struct ReviewInput {
+    pub organisation: OrganisationId,
+    /// A revision by number; `None`: the one in force now.
+    pub revision: Option<u64>,
+    /// Today when unset (UTC).
+    pub today: Option<jiff::civil::Date>,
+}
+
 /// A written document.
 #[derive(Clone, Debug)]
 pub struct Rendered {
@@ -793,6 +803,38 @@ impl App {
                 revision: policy.revision(),
                 title: written.title,
             }
+        })
+        .await
+    }
+
+    /// A DPO's review of a revision: its revision number and the findings.
+    pub async fn review_registry(
+        &self,
+        input: &ReviewInput,
+    ) -> Result<(u64, Vec<crate::domain::review::Finding>), Error> {
+        let now = Timestamp::now();
+        let policy = match input.revision {
+            Some(number) => self.policy(&input.organisation, Some(number))?,
+            None => self
+                .catalog
+                .load()
+                .policy(&input.organisation, When::now(now))
+                .cloned()
+                .ok_or_else(|| {
+                    Error::NotFound(format!(
+                        "organisation {:?} has no registry in force",
+                        input.organisation.as_str()
+                    ))
+                })?,
+        };
+        let today = input
+            .today
+            .unwrap_or_else(|| now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date());
+        self.off_the_workers(move |_| {
+            (
+                policy.revision(),
+                crate::domain::review::review(policy.registry(), today),
+            )
         })
         .await
     }

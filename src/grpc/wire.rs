@@ -10,6 +10,7 @@ use crate::{
         decision::{Decision, Effect, ObligationCode, ReasonCode},
         document::Kind as DocumentKind,
         policy::{LegalBasis, OrganisationRole, RecipientKind, RetentionEvent},
+        review::Severity,
         rights::{EventKind, RejectionReason, RequestKind, Status, TaskStatus},
         subject::ConsentAction,
         taxonomy::Sensitivity,
@@ -51,6 +52,8 @@ wire_enum!(RetentionEvent => proto::RetentionEvent, retention_event, [
 ]);
 
 wire_enum!(OrganisationRole => proto::OrganisationRole, organisation_role, [Controller, Processor]);
+
+wire_enum!(Severity => proto::FindingSeverity, finding_severity, [Error, Warning, Notice]);
 
 wire_enum!(DocumentKind <=> proto::DocumentKind, document_kind, document_kind_from, [
     SubprocessorList, ProcessingRecord,

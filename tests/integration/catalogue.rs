@@ -335,6 +335,16 @@ fn rpcs_with_an_organisation() -> Vec<Rpc> {
                 }
             }
         ),
+        rpc!(
+            "ReviewRegistry",
+            documents.review_registry,
+            |organisation| {
+                proto::ReviewRegistryRequest {
+                    organisation,
+                    ..proto::ReviewRegistryRequest::default()
+                }
+            }
+        ),
     ]
 }
 
@@ -1068,6 +1078,20 @@ fn field_cases(clients: &Clients) -> Vec<Case> {
             ),
             Code::InvalidArgument,
             Some("language"),
+        ),
+        case(
+            "ReviewRegistry: malformed day",
+            call!(
+                c.documents,
+                review_registry,
+                proto::ReviewRegistryRequest {
+                    organisation: organisation(),
+                    today: "2026-02-30".into(),
+                    ..proto::ReviewRegistryRequest::default()
+                }
+            ),
+            Code::InvalidArgument,
+            Some("today"),
         ),
         case(
             "RenderDocument: unknown revision",

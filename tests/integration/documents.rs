@@ -512,3 +512,51 @@ async fn the_record_is_linked_data_in_dpvs_and_the_gdprs_terms() {
         refused.message()
     );
 }
+
+#[tokio::test]
+async fn a_review_over_grpc_lists_the_revisions_real_gaps() {
+    let app = spawn_demo().await;
+    let review = app
+        .documents()
+        .review_registry(purposed::proto::ReviewRegistryRequest {
+            organisation: "capturi".into(),
+            today: "2026-06-01".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("review")
+        .into_inner();
+    assert_eq!(review.revision, 1);
+    let errors: Vec<(&str, &str)> = review
+        .findings
+        .iter()
+        .filter(|finding| finding.severity() == purposed::proto::FindingSeverity::Error)
+        .map(|finding| (finding.code.as_str(), finding.subject.as_str()))
+        .collect();
+    assert_eq!(
+        errors,
+        [("TRANSFER_WITHOUT_SAFEGUARD", "user-communication")]
+    );
+    let first_warning = review
+        .findings
+        .iter()
+        .position(|finding| finding.severity() != purposed::proto::FindingSeverity::Error)
+        .expect("warnings too");
+    assert_eq!(first_warning, errors.len(), "errors first");
+
+    let refused = app
+        .documents()
+        .review_registry(purposed::proto::ReviewRegistryRequest {
+            organisation: "capturi".into(),
+            today: "1 June".into(),
+            ..Default::default()
+        })
+        .await
+        .expect_err("a malformed day");
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert!(
+        refused.message().starts_with("today:"),
+        "{}",
+        refused.message()
+    );
+}

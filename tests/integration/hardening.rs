@@ -546,8 +546,8 @@ async fn undecodable_messages_are_invalid_arguments_on_every_rpc() {
     })
     .await;
     let rpcs = every_rpc();
-    // 28 of the product and the benchmark's Noop.
-    assert_eq!(rpcs.len(), 29, "{rpcs:?}");
+    // 29 of the product and the benchmark's Noop.
+    assert_eq!(rpcs.len(), 30, "{rpcs:?}");
     let garbage: [(&str, Vec<u8>); 3] = [
         ("invalid UTF-8 in a string", vec![0x0a, 0x02, 0xff, 0xfe]),
         ("a length past the end", vec![0x0a, 0x05, b'a']),

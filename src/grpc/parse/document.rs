@@ -2,7 +2,7 @@
 
 use super::fields::{Violations, parse_all};
 use crate::{
-    app::{DocumentInput, Limits},
+    app::{DocumentInput, Limits, ReviewInput},
     error::Error,
     grpc::wire,
     proto,
@@ -37,6 +37,26 @@ pub fn render_document(
             at,
             language,
             format: format?,
+        })
+    })
+}
+
+pub fn review_registry(
+    request: proto::ReviewRegistryRequest,
+    _: &Limits,
+) -> Result<ReviewInput, Error> {
+    let proto::ReviewRegistryRequest {
+        organisation,
+        revision,
+        today,
+    } = request;
+    parse_all(|violations: &mut Violations| {
+        let organisation = violations.parsed("organisation", organisation);
+        let today = violations.date("today", &today);
+        Some(ReviewInput {
+            organisation: organisation?,
+            revision,
+            today,
         })
     })
 }
