@@ -20,10 +20,11 @@ use crate::domain::{
     policy::{
         Accountability, Agreement, Arrangement, Authority, ColumnField, ConditionalCategory,
         ConsentUnless, Contact, ControllerServed, Cookie, CookieCategory, CustomCategory,
-        DataProtection, DocumentKind, DocumentLayout, DocumentRow, Engagement, EngagementCondition,
-        LayoutColumn, LegalBasis, Measure, Mechanism, MinimumAge, Organisation, OrganisationRole,
-        Period, Purpose, Recipient, RecipientKind, RecipientStatus, Registry, RetentionEvent,
-        RetentionRule, RowPart, Safeguard, SpecialCondition, Technique, UntestedInterests,
+        DataProtection, DocumentKind, DocumentLayout, DocumentRow, DpiaCriterion, DpiaRecord,
+        Engagement, EngagementCondition, LayoutColumn, LegalBasis, Measure, Mechanism, MinimumAge,
+        Organisation, OrganisationRole, Period, Purpose, Recipient, RecipientKind, RecipientStatus,
+        Registry, RetentionEvent, RetentionRule, RowPart, Safeguard, SpecialCondition, Technique,
+        UntestedInterests,
     },
     taxonomy::{self, Sensitivity},
     text::{Language, Localised},
@@ -331,6 +332,14 @@ struct DataProtectionDoc {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct DpiaDoc {
+    reference: String,
+    completed_on: Option<String>,
+    source: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct ConditionalCategoryDoc {
     category: String,
     when: TextDoc,
@@ -447,6 +456,9 @@ struct PurposeDoc {
     data_protection: Option<DataProtectionDoc>,
     #[serde(default)]
     conditional_categories: Vec<ConditionalCategoryDoc>,
+    #[serde(default)]
+    dpia_criteria: Vec<String>,
+    dpia: Option<DpiaDoc>,
     legal_basis_source: Option<String>,
     balancing_test: Option<String>,
     legitimate_interest: Option<String>,
@@ -1927,6 +1939,34 @@ impl Validator {
                 });
             }
 
+            let mut dpia_criteria = Vec::new();
+            for (position, text) in doc.dpia_criteria.iter().enumerate() {
+                if let Some(criterion) =
+                    self.spelled::<DpiaCriterion>(format!("{path}.dpia_criteria[{position}]"), text)
+                    && !dpia_criteria.contains(&criterion)
+                {
+                    dpia_criteria.push(criterion);
+                }
+            }
+            dpia_criteria.sort();
+            let dpia = doc.dpia.as_ref().map(|dpia| {
+                let field = format!("{path}.dpia");
+                self.text(
+                    format!("{field}.reference"),
+                    &dpia.reference,
+                    MAX_TEXT_LEN,
+                    true,
+                );
+                self.text(format!("{field}.source"), &dpia.source, MAX_TEXT_LEN, true);
+                DpiaRecord {
+                    reference: dpia.reference.trim().to_owned(),
+                    completed_on: self
+                        .optional_date(format!("{field}.completed_on"), &dpia.completed_on)
+                        .flatten(),
+                    source: dpia.source.trim().to_owned(),
+                }
+            });
+
             purposes.push(Purpose {
                 id: doc.id,
                 name,
@@ -1935,6 +1975,8 @@ impl Validator {
                 legal_basis_qualifier,
                 data_protection,
                 conditional_categories,
+                dpia_criteria,
+                dpia,
                 balancing_test,
                 legitimate_interest,
                 legal_basis_source,

@@ -378,6 +378,8 @@ impl RuleSet {
                 legal_basis_qualifier: None,
                 data_protection: None,
                 conditional_categories: Vec::new(),
+                dpia_criteria: Vec::new(),
+                dpia: None,
                 balancing_test: None,
                 legitimate_interest: None,
                 legal_basis_source: None,

@@ -138,6 +138,12 @@ const KEYS: &[&str] = &[
     "purpose",
     "duration",
     "consent_required",
+    "columns",
+    "field",
+    "part",
+    "dpia_criteria",
+    "dpia",
+    "completed_on",
 ];
 
 /// Values of the format, besides the ids and keys the examples use.
@@ -189,6 +195,10 @@ const VALUES: &[&str] = &[
     "marketing",
     "en",
     "nb",
+    "profiling",
+    "large_scale",
+    "table",
+    "data_processed",
     "{lv: a, en: b}",
     "{en: b}",
     "true",

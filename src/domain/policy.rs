@@ -712,6 +712,13 @@ pub struct Purpose {
     /// provide it").
     #[serde(default)]
     pub conditional_categories: Vec<ConditionalCategory>,
+    /// What about the processing makes a DPIA likely (Art. 35(1),(3); the EDPB's criteria,
+    /// WP248 rev.01), beside the special categories the registry already sees.
+    #[serde(default)]
+    pub dpia_criteria: Vec<DpiaCriterion>,
+    /// The DPIA that answers them, where one is recorded.
+    #[serde(default)]
+    pub dpia: Option<DpiaRecord>,
     /// For legitimate interests: reference to the recorded balancing test.
     pub balancing_test: Option<String>,
     /// For legitimate interests: the interest pursued, as the notice states it (Art.
@@ -790,6 +797,48 @@ spelled!(Technique {
     Pseudonymised => "pseudonymised",
     Anonymised => "anonymised",
 });
+
+/// The criteria of the EDPB's guidelines on DPIAs (WP248 rev.01) that a manifest states; the
+/// sensitive data criterion the registry reads from the purpose's categories.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum DpiaCriterion {
+    /// Evaluation or scoring, including profiling and prediction (Art. 35(3)(a)).
+    Profiling,
+    /// Automated decisions with legal or similarly significant effect (Art. 22, 35(3)(a)).
+    AutomatedDecisions,
+    /// Systematic monitoring, of a publicly accessible area too (Art. 35(3)(c)).
+    SystematicMonitoring,
+    /// Processing on a large scale (Art. 35(3)(b)).
+    LargeScale,
+    /// Matching or combining data sets.
+    CombinedDatasets,
+    /// Vulnerable data subjects: children, employees, patients (recital 75).
+    VulnerableSubjects,
+    /// Innovative use or new technological solutions.
+    NewTechnology,
+    /// Processing that prevents subjects from exercising a right or using a service.
+    PreventsRights,
+}
+
+spelled!(DpiaCriterion {
+    Profiling => "profiling",
+    AutomatedDecisions => "automated_decisions",
+    SystematicMonitoring => "systematic_monitoring",
+    LargeScale => "large_scale",
+    CombinedDatasets => "combined_datasets",
+    VulnerableSubjects => "vulnerable_subjects",
+    NewTechnology => "new_technology",
+    PreventsRights => "prevents_rights",
+});
+
+/// A recorded data protection impact assessment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DpiaRecord {
+    pub reference: String,
+    #[serde(default)]
+    pub completed_on: Option<Date>,
+    pub source: String,
+}
 
 /// A category processed only when something holds, in the document's words.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,7 +7,7 @@ use jiff::{Span, civil::Date};
 use serde::Serialize;
 
 use super::{
-    geo,
+    Spelling, geo,
     policy::{LegalBasis, Recipient, RecipientStatus, Registry, UntestedInterests},
     taxonomy::{self, Sensitivity},
 };
@@ -135,15 +135,55 @@ pub fn review(registry: &Registry, today: Date) -> Vec<Finding> {
                 source,
             );
         }
-        let special = purpose.categories.iter().any(|key| {
-            let sensitivity = registry
+        let sensitivity_of = |key: &String| {
+            registry
                 .categories
                 .iter()
                 .find(|own| own.key == *key)
                 .map(|own| own.sensitivity)
-                .or_else(|| taxonomy::builtin(key).map(|builtin| builtin.sensitivity));
-            sensitivity == Some(Sensitivity::Special)
-        });
+                .or_else(|| taxonomy::builtin(key).map(|builtin| builtin.sensitivity))
+        };
+        let special = purpose
+            .categories
+            .iter()
+            .any(|key| sensitivity_of(key) == Some(Sensitivity::Special));
+        let sensitive = purpose
+            .categories
+            .iter()
+            .any(|key| sensitivity_of(key).is_some_and(|found| found != Sensitivity::Ordinary));
+        let mut criteria: Vec<&str> = purpose
+            .dpia_criteria
+            .iter()
+            .map(|criterion| criterion.as_str())
+            .collect();
+        if sensitive {
+            criteria.push("sensitive_data");
+        }
+        match (criteria.len(), &purpose.dpia) {
+            (0, _) | (_, Some(_)) => {}
+            (1, None) => add(
+                Severity::Notice,
+                "DPIA_TO_CONSIDER",
+                "Art. 35(1)",
+                id,
+                format!(
+                    "purpose {id:?} meets one of the EDPB's criteria for a DPIA ({}): consider one, and record it in dpia",
+                    criteria[0]
+                ),
+                source,
+            ),
+            (count, None) => add(
+                Severity::Warning,
+                "DPIA_LIKELY_REQUIRED",
+                "Art. 35(1),(3)",
+                id,
+                format!(
+                    "purpose {id:?} meets {count} of the EDPB's criteria for a DPIA ({}): one is likely required, and none is recorded",
+                    criteria.join(", ")
+                ),
+                source,
+            ),
+        }
         if special && purpose.special_condition.is_none() {
             add(
                 Severity::Error,
@@ -328,6 +368,21 @@ purposes:
     categories: [user.special.health]
     recipients: [{id: analytics}]
     source: "§6"
+  - id: scoring
+    name: Credit scoring
+    legal_basis: contract
+    categories: [user.financial]
+    dpia_criteria: [profiling, large_scale]
+    retention: [{period: P1Y, from: collection, source: "§7"}]
+    source: "§7"
+  - id: assessed
+    name: Assessed scoring
+    legal_basis: contract
+    categories: [user.financial]
+    dpia_criteria: [profiling, large_scale, automated_decisions]
+    dpia: {reference: "DPIA-2026-03", completed_on: 2026-03-01, source: "DPIA register"}
+    retention: [{period: P1Y, from: collection, source: "§8"}]
+    source: "§8"
 "#,
             "2026-06-01",
         );
@@ -353,12 +408,18 @@ purposes:
                 (Severity::Warning, "INTEREST_NOT_STATED", "fraud".to_owned()),
                 (Severity::Warning, "NO_RETENTION", "fraud".to_owned()),
                 (Severity::Warning, "AGREEMENT_ENDING", "host".to_owned()),
+                (
+                    Severity::Warning,
+                    "DPIA_LIKELY_REQUIRED",
+                    "scoring".to_owned()
+                ),
                 (Severity::Warning, "RECORD_NOT_REVIEWED", "shop".to_owned()),
                 (
                     Severity::Notice,
                     "OBJECTION_WINDOW_ENDING",
                     "analytics".to_owned()
                 ),
+                (Severity::Notice, "DPIA_TO_CONSIDER", "fraud".to_owned()),
             ]
         );
     }

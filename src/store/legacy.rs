@@ -269,6 +269,8 @@ impl Rows {
             legal_basis_qualifier: None,
             data_protection: None,
             conditional_categories: Vec::new(),
+            dpia_criteria: Vec::new(),
+            dpia: None,
             legal_basis: row
                 .legal_basis
                 .as_deref()

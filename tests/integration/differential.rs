@@ -394,6 +394,8 @@ fn registry(random: &mut Random) -> World {
             legal_basis_qualifier: None,
             data_protection: None,
             conditional_categories: Vec::new(),
+            dpia_criteria: Vec::new(),
+            dpia: None,
             balancing_test: if basis == Some(LegalBasis::LegitimateInterests) && random.chance(85) {
                 Some("LIA".into())
             } else {
