@@ -697,10 +697,16 @@ impl App {
     /// Compiles the organisation's stored revisions into the catalog; the latest number.
     async fn reload_history(&self, organisation: &str) -> Result<u64, Error> {
         let revisions = self.store.load_organisation(organisation).await?;
-        let latest = revisions.last().map_or(0, |revision| revision.number);
         let history = self
-            .off_the_workers(move |_| History::new(revisions.into_iter().map(compile).collect()))
-            .await?;
+            .off_the_workers(move |_| {
+                revisions
+                    .into_iter()
+                    .map(|revision| revision.decode().map(compile))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(History::new)
+            })
+            .await??;
+        let latest = history.latest().map_or(0, |policy| policy.revision());
         self.swap(self.catalog.load().with_history(organisation, history));
         Ok(latest)
     }
@@ -760,27 +766,11 @@ impl App {
     /// Writes one of the organisation's documents from a revision, off the async workers (a
     /// large registry's document is CPU work).
     pub async fn render_document(&self, input: &DocumentInput) -> Result<Rendered, Error> {
-        let policy = match input.revision {
-            Some(number) => self.policy(&input.organisation, Some(number))?,
-            None => {
-                let now = Timestamp::now();
-                let when = When {
-                    at: input.at.unwrap_or(now),
-                    known_at: now,
-                };
-                self.catalog
-                    .load()
-                    .policy(&input.organisation, when)
-                    .cloned()
-                    .ok_or_else(|| {
-                        Error::NotFound(format!(
-                            "organisation {:?} has no registry in force at {}",
-                            input.organisation.as_str(),
-                            when.at
-                        ))
-                    })?
-            }
-        };
+        let policy = self.revision_or_in_force(
+            &input.organisation,
+            input.revision,
+            input.at.unwrap_or_else(Timestamp::now),
+        )?;
         let (kind, language, format) = (input.kind, input.language, input.format);
         if format == render::Format::JsonLd && kind != document::Kind::ProcessingRecord {
             return Err(Error::invalid(
@@ -789,19 +779,22 @@ impl App {
             ));
         }
         self.off_the_workers(move |_| {
-            let written = document::write(kind, policy.registry(), policy.info(), language);
-            let content = match format {
-                render::Format::JsonLd => serde_json::to_vec_pretty(&document::record_linked_data(
-                    policy.registry(),
-                    policy.info(),
-                ))
-                .unwrap_or_default(),
-                other => render::render(&written, other),
+            // The linked data is written from the registry itself, not from a document.
+            let (content, title) = match format {
+                render::Format::JsonLd => {
+                    let data = document::record_linked_data(policy.registry(), policy.info());
+                    let title = data["dct:title"].as_str().unwrap_or_default().to_owned();
+                    (serde_json::to_vec_pretty(&data).unwrap_or_default(), title)
+                }
+                other => {
+                    let written = document::write(kind, policy.registry(), policy.info(), language);
+                    (render::render(&written, other), written.title)
+                }
             };
             Rendered {
                 content,
                 revision: policy.revision(),
-                title: written.title,
+                title,
             }
         })
         .await
@@ -813,20 +806,7 @@ impl App {
         input: &ReviewInput,
     ) -> Result<(u64, Vec<crate::domain::review::Finding>), Error> {
         let now = Timestamp::now();
-        let policy = match input.revision {
-            Some(number) => self.policy(&input.organisation, Some(number))?,
-            None => self
-                .catalog
-                .load()
-                .policy(&input.organisation, When::now(now))
-                .cloned()
-                .ok_or_else(|| {
-                    Error::NotFound(format!(
-                        "organisation {:?} has no registry in force",
-                        input.organisation.as_str()
-                    ))
-                })?,
-        };
+        let policy = self.revision_or_in_force(&input.organisation, input.revision, now)?;
         let today = input
             .today
             .unwrap_or_else(|| now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date());
@@ -837,6 +817,31 @@ impl App {
             )
         })
         .await
+    }
+
+    /// A revision by number, or the one in force at `at` by what is known now.
+    fn revision_or_in_force(
+        &self,
+        organisation: &str,
+        revision: Option<u64>,
+        at: Timestamp,
+    ) -> Result<Arc<CompiledPolicy>, Error> {
+        if revision.is_some() {
+            return self.policy(organisation, revision);
+        }
+        let when = When {
+            at,
+            known_at: Timestamp::now(),
+        };
+        self.catalog
+            .load()
+            .policy(organisation, when)
+            .cloned()
+            .ok_or_else(|| {
+                Error::NotFound(format!(
+                    "organisation {organisation:?} has no registry in force at {at}"
+                ))
+            })
     }
 
     /// A revision's registry serialised as the store keeps it.

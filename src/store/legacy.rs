@@ -9,7 +9,8 @@ use std::{collections::HashMap, str::FromStr};
 
 use jiff::civil::Date;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder,
 };
 
 use super::{Store, StoreError, entity::*, registry::serialise};
@@ -346,11 +347,21 @@ impl Rows {
         .normalise())
     }
 }
+
 impl Store {
     /// Serialises the registry of every revision that has none yet from the per-revision
     /// tables, in one transaction; returns how many it converted. Run by `migrate`, so a
     /// database from before migration 6 is converted the first time a new server starts.
     pub(super) async fn convert_legacy_revisions(&self) -> Result<usize, StoreError> {
+        // Read first: a database with nothing to convert (every start after the first) takes
+        // no write lock.
+        let unconverted = revision::Entity::find()
+            .filter(revision::Column::Registry.is_null())
+            .count(&self.db)
+            .await?;
+        if unconverted == 0 {
+            return Ok(0);
+        }
         let txn = self.begin_write().await?;
         let pending = revision::Entity::find()
             .filter(revision::Column::Registry.is_null())

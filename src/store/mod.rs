@@ -23,7 +23,9 @@ use sea_orm::{
     },
 };
 
-pub use registry::{Applied, RevisionRecord, StoredRevision, serialise, sha256_hex};
+pub use registry::{
+    Applied, RevisionRecord, SerialisedRevision, StoredRevision, serialise, sha256_hex,
+};
 pub use rights::{NewRequest, RequestChange, RequestFilter, Submission};
 
 #[derive(Debug, thiserror::Error)]

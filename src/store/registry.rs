@@ -11,7 +11,7 @@
 use jiff::Timestamp;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, sea_query::Expr,
+    QueryOrder, QuerySelect, sea_query::Expr,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -113,36 +113,82 @@ impl revision::Model {
         // Migration 6 fills it for every earlier revision, and every apply writes it.
         from_micros(self.effective_from.unwrap_or(self.applied_at))
     }
+}
 
-    fn stored(self) -> Result<StoredRevision, StoreError> {
+/// A revision as read, its registry still serialised: reading it back is CPU work, which a
+/// caller serving Checks does off the async workers (`decode`).
+#[derive(Clone, Debug)]
+pub struct SerialisedRevision {
+    organisation: String,
+    number: i64,
+    applied_at: i64,
+    effective_from: Option<i64>,
+    manifest_sha256: String,
+    registry: Option<String>,
+}
+
+/// The columns of `SerialisedRevision`: every one but the manifest text, which only
+/// `revision_record` returns.
+type SerialisedColumns = (String, i64, i64, Option<i64>, String, Option<String>);
+
+impl SerialisedRevision {
+    fn from_columns(
+        (organisation, number, applied_at, effective_from, manifest_sha256, registry): SerialisedColumns,
+    ) -> SerialisedRevision {
+        SerialisedRevision {
+            organisation,
+            number,
+            applied_at,
+            effective_from,
+            manifest_sha256,
+            registry,
+        }
+    }
+
+    pub fn decode(self) -> Result<StoredRevision, StoreError> {
         let text = self.registry.as_deref().ok_or_else(|| {
             StoreError::Corrupt(format!(
                 "revision {} of organisation {:?} has no serialised registry",
-                self.number, self.organisation_id
+                self.number, self.organisation
             ))
         })?;
         Ok(StoredRevision {
             number: revision_number(self.number)?,
             applied_at: from_micros(self.applied_at)?,
-            effective_from: self.effective_from()?,
-            registry: deserialise(&self.organisation_id, self.number, text)?,
+            // Migration 6 fills it for every earlier revision, and every apply writes it.
+            effective_from: from_micros(self.effective_from.unwrap_or(self.applied_at))?,
+            registry: deserialise(&self.organisation, self.number, text)?,
             manifest_sha256: self.manifest_sha256,
         })
     }
 }
 
+/// The revisions a query selects, without their manifest text.
+fn serialised() -> sea_orm::Select<revision::Entity> {
+    revision::Entity::find().select_only().columns([
+        revision::Column::OrganisationId,
+        revision::Column::Number,
+        revision::Column::AppliedAt,
+        revision::Column::EffectiveFrom,
+        revision::Column::ManifestSha256,
+        revision::Column::Registry,
+    ])
+}
+
 impl Store {
     /// Every revision of every organisation, oldest first.
     pub async fn load_all(&self) -> Result<Vec<(String, Vec<StoredRevision>)>, StoreError> {
-        let records = revision::Entity::find()
+        let records = serialised()
             .order_by_asc(revision::Column::OrganisationId)
             .order_by_asc(revision::Column::Number)
+            .into_tuple::<SerialisedColumns>()
             .all(&self.db)
             .await?;
         let mut organisations: Vec<(String, Vec<StoredRevision>)> = Vec::new();
-        for record in records {
-            let organisation = record.organisation_id.clone();
-            let stored = record.stored()?;
+        for columns in records {
+            let record = SerialisedRevision::from_columns(columns);
+            let organisation = record.organisation.clone();
+            let stored = record.decode()?;
             match organisations.last_mut() {
                 Some((last, history)) if *last == organisation => history.push(stored),
                 _ => organisations.push((organisation, vec![stored])),
@@ -151,19 +197,20 @@ impl Store {
         Ok(organisations)
     }
 
-    /// Every revision of one organisation, oldest first.
+    /// Every revision of one organisation, oldest first, to `decode` off the async workers.
     pub async fn load_organisation(
         &self,
         organisation: &str,
-    ) -> Result<Vec<StoredRevision>, StoreError> {
-        revision::Entity::find()
+    ) -> Result<Vec<SerialisedRevision>, StoreError> {
+        Ok(serialised()
             .filter(revision::Column::OrganisationId.eq(organisation))
             .order_by_asc(revision::Column::Number)
+            .into_tuple::<SerialisedColumns>()
             .all(&self.db)
             .await?
             .into_iter()
-            .map(revision::Model::stored)
-            .collect()
+            .map(SerialisedRevision::from_columns)
+            .collect())
     }
 
     /// The number of the organisation's latest stored revision (0: none), without reading it.
@@ -183,12 +230,13 @@ impl Store {
         db: &impl ConnectionTrait,
         organisation: &str,
     ) -> Result<Option<StoredRevision>, StoreError> {
-        revision::Entity::find()
+        serialised()
             .filter(revision::Column::OrganisationId.eq(organisation))
             .order_by_desc(revision::Column::Number)
+            .into_tuple::<SerialisedColumns>()
             .one(db)
             .await?
-            .map(revision::Model::stored)
+            .map(|columns| SerialisedRevision::from_columns(columns).decode())
             .transpose()
     }
 
