@@ -1401,6 +1401,23 @@ fn a_comparison_stops_at_its_limits_and_when_cancelled() {
     );
 }
 
+/// A question of the tests below: now, no collection time.
+fn asked<'a>(
+    purpose: &'a str,
+    category: &'a str,
+    recipient: &'a str,
+    satisfied_conditions: &'a [ConditionId],
+) -> Question<'a> {
+    Question {
+        purpose,
+        category,
+        recipient,
+        at: ts(NOW),
+        collected_at: None,
+        satisfied_conditions,
+    }
+}
+
 fn compile_text(text: &str) -> CompiledPolicy {
     let parsed = manifest::parse(text, manifest::DEFAULT_MAX_BYTES).expect("valid manifest");
     CompiledPolicy::compile(
@@ -1442,19 +1459,8 @@ purposes:
     source: "§4"
 "#,
     );
-    let ask = |purpose: &str| {
-        policy.decide(
-            &Question {
-                purpose,
-                category: "user.special.health",
-                recipient: "eu-host",
-                at: ts(NOW),
-                collected_at: None,
-                satisfied_conditions: &[],
-            },
-            None,
-        )
-    };
+    let ask =
+        |purpose: &str| policy.decide(&asked(purpose, "user.special.health", "eu-host", &[]), None);
     let on_condition = ask("records");
     assert_eq!(on_condition.decision, Decision::Allow);
     let ground = on_condition
@@ -1521,14 +1527,7 @@ purposes:
     };
     let ask = |policy: &CompiledPolicy| {
         policy.decide(
-            &Question {
-                purpose: "fraud-prevention",
-                category: "user.transactions.orders",
-                recipient: "shop",
-                at: ts(NOW),
-                collected_at: None,
-                satisfied_conditions: &[],
-            },
+            &asked("fraud-prevention", "user.transactions.orders", "shop", &[]),
             None,
         )
     };
@@ -1615,14 +1614,7 @@ purposes:
     let member: [ConditionId; 1] = ["member".parse().unwrap()];
     let ask = |conditions: &[ConditionId], subject: Option<&SubjectState>| {
         policy.decide(
-            &Question {
-                purpose: "marketing",
-                category: "user.contact.email",
-                recipient: "club",
-                at: ts(NOW),
-                collected_at: None,
-                satisfied_conditions: conditions,
-            },
+            &asked("marketing", "user.contact.email", "club", conditions),
             subject,
         )
     };
@@ -1686,14 +1678,7 @@ purposes:
     // interests alone answer, and without a test they deny.
     let development = |conditions: &[ConditionId], subject: Option<&SubjectState>| {
         policy.decide(
-            &Question {
-                purpose: "development",
-                category: "user.contact.email",
-                recipient: "club",
-                at: ts(NOW),
-                collected_at: None,
-                satisfied_conditions: conditions,
-            },
+            &asked("development", "user.contact.email", "club", conditions),
             subject,
         )
     };

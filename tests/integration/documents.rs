@@ -15,13 +15,14 @@ use crate::{
 async fn render(
     app: &TestApp,
     organisation: &str,
+    kind: DocumentKind,
     language: &str,
     format: DocumentFormat,
 ) -> RenderDocumentResponse {
     app.documents()
         .render_document(RenderDocumentRequest {
             organisation: organisation.into(),
-            kind: DocumentKind::SubprocessorList.into(),
+            kind: kind.into(),
             language: language.into(),
             format: format.into(),
             ..Default::default()
@@ -84,7 +85,14 @@ async fn peeros_list_is_written_in_its_own_layout_in_latvian_and_english() {
     ] {
         let (seed_columns, seed_rows) = peero_seed_table(heading, end);
         assert_eq!(seed_rows.len(), 6, "{language}: the seed's six rows");
-        let rendered = render(&app, "peero", language, DocumentFormat::Json).await;
+        let rendered = render(
+            &app,
+            "peero",
+            DocumentKind::SubprocessorList,
+            language,
+            DocumentFormat::Json,
+        )
+        .await;
         let (columns, rows) = table(&rendered);
         assert_eq!(
             columns, seed_columns,
@@ -113,7 +121,14 @@ async fn peeros_list_is_written_in_its_own_layout_in_latvian_and_english() {
 #[tokio::test]
 async fn capturis_list_is_written_in_norwegian_in_its_order() {
     let app = spawn_demo().await;
-    let rendered = render(&app, "capturi", "", DocumentFormat::Json).await;
+    let rendered = render(
+        &app,
+        "capturi",
+        DocumentKind::SubprocessorList,
+        "",
+        DocumentFormat::Json,
+    )
+    .await;
     let (columns, rows) = table(&rendered);
     assert_eq!(
         columns,
@@ -165,7 +180,14 @@ async fn every_rendering_names_the_revision_it_was_written_from() {
         .revision
         .expect("a revision")
         .manifest_sha256;
-    let markdown = render(&app, "peero", "en", DocumentFormat::Markdown).await;
+    let markdown = render(
+        &app,
+        "peero",
+        DocumentKind::SubprocessorList,
+        "en",
+        DocumentFormat::Markdown,
+    )
+    .await;
     assert_eq!(markdown.media_type, "text/markdown; charset=utf-8");
     let text = String::from_utf8(markdown.content).expect("UTF-8");
     assert!(text.starts_with("# PEERO DATA SUBPROCESSORS\n"), "{text}");
@@ -177,7 +199,14 @@ async fn every_rendering_names_the_revision_it_was_written_from() {
     );
 
     // The CSV reads back row for row, each with its source.
-    let csv = render(&app, "peero", "lv", DocumentFormat::Csv).await;
+    let csv = render(
+        &app,
+        "peero",
+        DocumentKind::SubprocessorList,
+        "lv",
+        DocumentFormat::Csv,
+    )
+    .await;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -243,18 +272,14 @@ async fn a_document_request_is_refused_with_its_field_named() {
 }
 
 async fn record(app: &TestApp, organisation: &str, language: &str) -> Value {
-    let rendered = app
-        .documents()
-        .render_document(RenderDocumentRequest {
-            organisation: organisation.into(),
-            kind: DocumentKind::ProcessingRecord.into(),
-            language: language.into(),
-            format: DocumentFormat::Json.into(),
-            ..Default::default()
-        })
-        .await
-        .expect("render the record")
-        .into_inner();
+    let rendered = render(
+        app,
+        organisation,
+        DocumentKind::ProcessingRecord,
+        language,
+        DocumentFormat::Json,
+    )
+    .await;
     serde_json::from_slice(&rendered.content).expect("JSON")
 }
 
@@ -393,18 +418,7 @@ async fn the_html_parses_as_a_browser_would_with_no_error() {
         ("capturi", DocumentKind::SubprocessorList, 3),
         ("apollo", DocumentKind::ProcessingRecord, 24),
     ] {
-        let rendered = app
-            .documents()
-            .render_document(RenderDocumentRequest {
-                organisation: organisation.into(),
-                kind: kind.into(),
-                language: "en".into(),
-                format: DocumentFormat::Html.into(),
-                ..Default::default()
-            })
-            .await
-            .expect("render HTML")
-            .into_inner();
+        let rendered = render(&app, organisation, kind, "en", DocumentFormat::Html).await;
         assert_eq!(rendered.media_type, "text/html; charset=utf-8");
         let dom = html5ever::parse_document(
             markup5ever_rcdom::RcDom::default(),
@@ -434,17 +448,16 @@ async fn the_html_parses_as_a_browser_would_with_no_error() {
 #[tokio::test]
 async fn the_record_is_linked_data_in_dpvs_and_the_gdprs_terms() {
     let app = spawn_demo().await;
-    let rendered = app
-        .documents()
-        .render_document(RenderDocumentRequest {
-            organisation: "capturi".into(),
-            kind: DocumentKind::ProcessingRecord.into(),
-            format: DocumentFormat::JsonLd.into(),
-            ..Default::default()
-        })
-        .await
-        .expect("render JSON-LD")
-        .into_inner();
+    let linked_data = |organisation| {
+        render(
+            &app,
+            organisation,
+            DocumentKind::ProcessingRecord,
+            "",
+            DocumentFormat::JsonLd,
+        )
+    };
+    let rendered = linked_data("capturi").await;
     assert_eq!(rendered.media_type, "application/ld+json");
     let record: Value = serde_json::from_slice(&rendered.content).expect("JSON");
     assert_eq!(
@@ -479,17 +492,7 @@ async fn the_record_is_linked_data_in_dpvs_and_the_gdprs_terms() {
         .expect("the US transfer");
     assert_eq!(us["dpv:hasLegalBasis"].as_array().expect("bases").len(), 0);
     // PRO BALANCES' Mailchimp rests on SCC and DPF.
-    let rendered = app
-        .documents()
-        .render_document(RenderDocumentRequest {
-            organisation: "pro-balances".into(),
-            kind: DocumentKind::ProcessingRecord.into(),
-            format: DocumentFormat::JsonLd.into(),
-            ..Default::default()
-        })
-        .await
-        .expect("render JSON-LD")
-        .into_inner();
+    let rendered = linked_data("pro-balances").await;
     let text = String::from_utf8(rendered.content).expect("UTF-8");
     assert!(text.contains("eu-gdpr:A46-2-c"), "no SCC in {text}");
     assert!(text.contains("eu-gdpr:A6-1-a"), "no consent in {text}");
