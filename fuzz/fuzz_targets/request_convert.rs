@@ -397,12 +397,7 @@ fn complete_rights_task(request: proto::CompleteRightsTaskRequest) {
 fn render_document(request: proto::RenderDocumentRequest) {
     if let Some(input) = parsed(parse::document::render_document(request, &limits())) {
         let policy = policy_for(&input.organisation);
-        let written = purposed::domain::document::write(
-            input.kind,
-            policy.registry(),
-            policy.info(),
-            input.language,
-        );
+        let written = purposed::domain::document::write(input.kind, policy, input.language);
         assert!(!written.sections.is_empty(), "a document without a section");
         let _ = purposed::render::render(&written, input.format);
     }
@@ -413,7 +408,7 @@ fn review_registry(request: proto::ReviewRegistryRequest) {
     if let Some(input) = parsed(parse::document::review_registry(request, &limits())) {
         let policy = policy_for(&input.organisation);
         let today = input.today.unwrap_or(jiff::civil::date(2026, 1, 15));
-        let findings = purposed::domain::review::review(policy.registry(), today);
+        let findings = purposed::domain::review::review(policy, today);
         assert!(
             findings
                 .windows(2)

@@ -782,12 +782,12 @@ impl App {
             // The linked data is written from the registry itself, not from a document.
             let (content, title) = match format {
                 render::Format::JsonLd => {
-                    let data = document::record_linked_data(policy.registry(), policy.info());
+                    let data = document::record_linked_data(&policy);
                     let title = data["dct:title"].as_str().unwrap_or_default().to_owned();
                     (serde_json::to_vec_pretty(&data).unwrap_or_default(), title)
                 }
                 other => {
-                    let written = document::write(kind, policy.registry(), policy.info(), language);
+                    let written = document::write(kind, &policy, language);
                     (render::render(&written, other), written.title)
                 }
             };
@@ -813,7 +813,7 @@ impl App {
         self.off_the_workers(move |_| {
             (
                 policy.revision(),
-                crate::domain::review::review(policy.registry(), today),
+                crate::domain::review::review(&policy, today),
             )
         })
         .await

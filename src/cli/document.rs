@@ -7,6 +7,7 @@ use clap::Args;
 use purposed::{
     domain::{
         document::Kind,
+        engine::CompiledPolicy,
         names::OrganisationId,
         review::{Severity, review as review_registry},
         text::Language,
@@ -106,7 +107,12 @@ pub fn review(args: ReviewArgs) -> Result<(), String> {
             .to_zoned_datetime(jiff::tz::TimeZone::UTC)
             .date()
     });
-    let findings = review_registry(&parsed.registry, today);
+    let policy = CompiledPolicy::unstored(
+        parsed.registry,
+        purposed::store::sha256_hex(&text),
+        jiff::Timestamp::now(),
+    );
+    let findings = review_registry(&policy, today);
     if args.json {
         out!(
             "{}",

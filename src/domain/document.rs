@@ -8,13 +8,13 @@ use serde::Serialize;
 
 use super::{
     Spelling,
-    engine::RevisionInfo,
+    engine::{CompiledPolicy, RevisionInfo},
     geo,
     policy::{
         ColumnField, DocumentKind, DocumentLayout, LegalBasis, Mechanism, OrganisationRole,
         Purpose, Recipient, RecipientKind, Registry, RowPart, SpecialCondition,
     },
-    taxonomy::{self, Sensitivity},
+    taxonomy::Sensitivity,
     text::{Language, Localised},
 };
 
@@ -89,17 +89,12 @@ pub struct Row {
     pub source: String,
 }
 
-/// Writes `kind` from a revision's registry, in `language` (each text falling back to the
+/// Writes `kind` from a compiled revision, in `language` (each text falling back to the
 /// organisation's default).
-pub fn write(
-    kind: Kind,
-    registry: &Registry,
-    info: &RevisionInfo,
-    language: Option<Language>,
-) -> Document {
+pub fn write(kind: Kind, policy: &CompiledPolicy, language: Option<Language>) -> Document {
     match kind {
-        Kind::SubprocessorList => subprocessor_list(registry, info, language),
-        Kind::ProcessingRecord => processing_record(registry, info, language),
+        Kind::SubprocessorList => subprocessor_list(policy.registry(), policy.info(), language),
+        Kind::ProcessingRecord => processing_record(policy, language),
     }
 }
 
@@ -267,11 +262,8 @@ fn paragraph(text: String, source: &str) -> Block {
 /// lead supervisory authority; then one row per purpose in the columns of the CNIL's model
 /// register (activity, purpose, basis, subjects, data, special categories, recipients,
 /// transfers, retention); then the security measures (Art. 30(1)(g), 30(2)(d)).
-fn processing_record(
-    registry: &Registry,
-    info: &RevisionInfo,
-    language: Option<Language>,
-) -> Document {
+fn processing_record(policy: &CompiledPolicy, language: Option<Language>) -> Document {
+    let (registry, info) = (policy.registry(), policy.info());
     let shown = |text: &Localised| text.in_language(language).to_owned();
     let organisation = &registry.organisation;
     let processor = organisation.role == OrganisationRole::Processor;
@@ -370,8 +362,8 @@ fn processing_record(
                 purpose.description.as_ref().map(&shown).unwrap_or_default(),
                 basis(purpose, &shown),
                 purpose.data_subjects.join(", "),
-                categories(registry, purpose, false, &shown),
-                categories(registry, purpose, true, &shown),
+                categories(policy, purpose, false, &shown),
+                categories(policy, purpose, true, &shown),
                 recipients(registry, purpose, &shown),
                 transfers(registry, purpose, day),
                 retention(purpose, &shown),
@@ -475,29 +467,29 @@ fn basis(purpose: &Purpose, shown: &impl Fn(&Localised) -> String) -> String {
 }
 
 /// The purpose's categories by name: the ordinary ones, or the special and criminal ones
-/// with what lifts the prohibition.
+/// with what lifts the prohibition. Sensitivity is the compiled one, which a category
+/// inherits from its ancestors.
 fn categories(
-    registry: &Registry,
+    policy: &CompiledPolicy,
     purpose: &Purpose,
     special: bool,
     shown: &impl Fn(&Localised) -> String,
 ) -> String {
     let mut named = Vec::new();
     for key in &purpose.categories {
-        let own = registry.categories.iter().find(|own| own.key == *key);
-        let builtin = taxonomy::builtin(key);
-        let sensitivity = own
-            .map(|own| own.sensitivity)
-            .or(builtin.map(|builtin| builtin.sensitivity))
-            .unwrap_or(Sensitivity::Ordinary);
-        if (sensitivity != Sensitivity::Ordinary) != special {
+        let Some(node) = policy.category(key) else {
+            continue;
+        };
+        if (node.sensitivity != Sensitivity::Ordinary) != special {
             continue;
         }
-        named.push(
-            own.map(|own| shown(&own.name))
-                .or(builtin.map(|builtin| builtin.name.to_owned()))
-                .unwrap_or_else(|| key.clone()),
-        );
+        // The organisation's own categories have names by language; the taxonomy's, one.
+        let own = policy
+            .registry()
+            .categories
+            .iter()
+            .find(|own| own.key == *key);
+        named.push(own.map_or_else(|| node.name.to_string(), |own| shown(&own.name)));
     }
     if !special || named.is_empty() {
         return named.join(", ");
@@ -614,18 +606,17 @@ fn mechanism(mechanism: Mechanism) -> String {
 /// `dpv:PersonalDataHandling` with its purpose, legal basis (`eu-gdpr:A6-1-b` ...), Art. 9(2)
 /// condition, personal data (the taxonomy's DPV terms), data subjects, recipients, and each
 /// transfer outside the EEA with its mechanism (`eu-gdpr:A45-3`, `eu-gdpr:A46-2-c` ...).
-pub fn record_linked_data(registry: &Registry, info: &RevisionInfo) -> serde_json::Value {
+pub fn record_linked_data(policy: &CompiledPolicy) -> serde_json::Value {
     use serde_json::json;
+    let (registry, info) = (policy.registry(), policy.info());
     let organisation = &registry.organisation;
     let base = format!("urn:purposed:{}:revision:{}", organisation.id, info.number);
     let term = |key: &str| -> String {
-        registry
-            .categories
-            .iter()
-            .find(|own| own.key == key)
-            .and_then(|own| own.dpv.clone())
-            .or_else(|| taxonomy::builtin(key).map(|builtin| builtin.dpv.to_owned()))
-            .unwrap_or_else(|| "dpv:PersonalData".to_owned())
+        policy
+            .category(key)
+            .and_then(|node| node.dpv.as_deref())
+            .unwrap_or("dpv:PersonalData")
+            .to_owned()
     };
     let day = info
         .effective_from

@@ -418,6 +418,20 @@ impl CompiledPolicy {
         self.info.number
     }
 
+    /// A registry compiled as a revision not stored yet (number 0), for what reads a manifest
+    /// offline: the review of a file, the documents of a draft.
+    pub fn unstored(registry: Registry, manifest_sha256: String, now: Timestamp) -> CompiledPolicy {
+        CompiledPolicy::compile(
+            Arc::new(registry),
+            RevisionInfo {
+                number: 0,
+                applied_at: now,
+                effective_from: now,
+                manifest_sha256,
+            },
+        )
+    }
+
     pub fn applied_at(&self) -> Timestamp {
         self.info.applied_at
     }

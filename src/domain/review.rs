@@ -7,9 +7,11 @@ use jiff::{Span, civil::Date};
 use serde::Serialize;
 
 use super::{
-    Spelling, geo,
-    policy::{LegalBasis, Recipient, RecipientStatus, Registry, UntestedInterests},
-    taxonomy::{self, Sensitivity},
+    Spelling,
+    engine::CompiledPolicy,
+    geo,
+    policy::{LegalBasis, Recipient, RecipientStatus, UntestedInterests},
+    taxonomy::Sensitivity,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -38,8 +40,9 @@ const AGREEMENT_ENDING_DAYS: i64 = 60;
 const OBJECTION_WINDOW_DAYS: i64 = 14;
 const REVIEW_MONTHS: i64 = 12;
 
-/// Reviews `registry` as of `today`; errors first, then warnings, then notices.
-pub fn review(registry: &Registry, today: Date) -> Vec<Finding> {
+/// Reviews a compiled revision as of `today`; errors first, then warnings, then notices.
+pub fn review(policy: &CompiledPolicy, today: Date) -> Vec<Finding> {
+    let registry = policy.registry();
     let mut findings = Vec::new();
     let organisation = &registry.organisation;
     let mut add = |severity, code, article, subject: &str, message: String, source: &str| {
@@ -135,14 +138,8 @@ pub fn review(registry: &Registry, today: Date) -> Vec<Finding> {
                 source,
             );
         }
-        let sensitivity_of = |key: &String| {
-            registry
-                .categories
-                .iter()
-                .find(|own| own.key == *key)
-                .map(|own| own.sensitivity)
-                .or_else(|| taxonomy::builtin(key).map(|builtin| builtin.sensitivity))
-        };
+        // The compiled sensitivity: a category inherits its ancestors'.
+        let sensitivity_of = |key: &String| policy.category(key).map(|node| node.sensitivity);
         let special = purpose
             .categories
             .iter()
@@ -322,7 +319,8 @@ mod tests {
         let registry = manifest::parse(text, manifest::DEFAULT_MAX_BYTES)
             .expect("a valid manifest")
             .registry;
-        review(&registry, today.parse().unwrap())
+        let policy = CompiledPolicy::unstored(registry, String::new(), jiff::Timestamp::UNIX_EPOCH);
+        review(&policy, today.parse().unwrap())
             .into_iter()
             .map(|finding| (finding.severity, finding.code, finding.subject))
             .collect()
@@ -333,6 +331,9 @@ mod tests {
         let found = findings(
             r#"version: 1
 organisation: {id: shop, legal_name: Shop SIA, country: LV, role: controller, source: "§1"}
+categories:
+  # Special by inheritance from user.special.health, though it says nothing of it.
+  - {key: user.special.health.clinic, name: Clinic visits, source: "§0"}
 recipients:
   - id: host
     name: Host
@@ -368,6 +369,12 @@ purposes:
     categories: [user.special.health]
     recipients: [{id: analytics}]
     source: "§6"
+  - id: clinic
+    name: Clinic bookings
+    legal_basis: contract
+    categories: [user.special.health.clinic]
+    retention: [{period: P1Y, from: collection, source: "§9"}]
+    source: "§9"
   - id: scoring
     name: Credit scoring
     legal_basis: contract
@@ -389,6 +396,11 @@ purposes:
         assert_eq!(
             found,
             [
+                (
+                    Severity::Error,
+                    "SPECIAL_CATEGORY_WITHOUT_CONDITION",
+                    "clinic".to_owned()
+                ),
                 (Severity::Error, "NO_BALANCING_TEST", "fraud".to_owned()),
                 (
                     Severity::Error,
@@ -419,6 +431,7 @@ purposes:
                     "OBJECTION_WINDOW_ENDING",
                     "analytics".to_owned()
                 ),
+                (Severity::Notice, "DPIA_TO_CONSIDER", "clinic".to_owned()),
                 (Severity::Notice, "DPIA_TO_CONSIDER", "fraud".to_owned()),
             ]
         );
