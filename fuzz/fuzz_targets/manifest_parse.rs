@@ -62,10 +62,7 @@ fn run(text: &str, limit: usize) {
                 let parent = node
                     .parent
                     .map(|parent| &policy.categories()[parent as usize]);
-                let own = registry
-                    .categories
-                    .iter()
-                    .find(|own| *own.key == *node.key);
+                let own = registry.categories.iter().find(|own| *own.key == *node.key);
                 let _ = encode::category(node, parent, own, "en".parse().ok());
             }
         }
