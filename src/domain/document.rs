@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::{
     Spelling,
+    decision::TransferMechanism,
     engine::{CompiledPolicy, RevisionInfo},
     geo,
     policy::{
@@ -365,7 +366,7 @@ fn processing_record(policy: &CompiledPolicy, language: Option<Language>) -> Doc
                 categories(policy, purpose, false, &shown),
                 categories(policy, purpose, true, &shown),
                 recipients(registry, purpose, &shown),
-                transfers(registry, purpose, day),
+                transfers(policy, purpose, day),
                 retention(purpose, &shown),
             ],
             source: purpose.source.clone(),
@@ -525,44 +526,22 @@ fn recipients(
         .join("; ")
 }
 
-/// Each location outside the EEA an engaged recipient processes in, with what covers it on
-/// the revision's first day: its safeguards, an adequacy decision, or nothing.
-fn transfers(registry: &Registry, purpose: &Purpose, day: jiff::civil::Date) -> String {
-    let mut found = Vec::new();
-    for recipient in purpose
+/// Each location outside the EEA the purpose's recipients reach, with what covers it on the
+/// revision's first day, as Check judges it.
+fn transfers(policy: &CompiledPolicy, purpose: &Purpose, day: jiff::civil::Date) -> String {
+    let found: Vec<String> = purpose
         .engagements
         .iter()
-        .filter_map(|engagement| registry.recipient(&engagement.recipient))
-    {
-        for territory in recipient
-            .locations
-            .iter()
-            .filter(|territory| !territory.is_eea())
-        {
-            let covered: Vec<String> = recipient
-                .safeguards
-                .iter()
-                .filter(|safeguard| {
-                    safeguard.countries.is_empty() || safeguard.countries.contains(territory)
-                })
-                .map(|safeguard| mechanism(safeguard.mechanism))
-                .collect();
-            // A decision for part of a country (the US's, for DPF-certified recipients) covers
-            // a recipient only through the certification, which is among its safeguards.
-            let cover = match geo::adequacy_on(*territory, day) {
-                _ if !covered.is_empty() => covered.join(", "),
-                Some(adequacy) if adequacy.scope == geo::AdequacyScope::Whole => {
-                    format!("adequacy decision {}", adequacy.decision)
-                }
-                Some(adequacy) => format!(
-                    "no safeguard stated (the adequacy decision {} covers only some recipients)",
-                    adequacy.decision
-                ),
-                None => "no safeguard stated".to_owned(),
-            };
-            found.push(format!("{} in {territory}: {cover}", recipient.id));
-        }
-    }
+        .flat_map(|engagement| policy.transfers_outside_eea(&engagement.recipient, day))
+        .map(|transfer| {
+            format!(
+                "{} in {}: {}",
+                transfer.recipient,
+                transfer.territory,
+                transfer.mechanism.detail()
+            )
+        })
+        .collect();
     if found.is_empty() {
         "none".to_owned()
     } else {
@@ -673,31 +652,17 @@ pub fn record_linked_data(policy: &CompiledPolicy) -> serde_json::Value {
             let transfers: Vec<serde_json::Value> = purpose
                 .engagements
                 .iter()
-                .filter_map(|engagement| registry.recipient(&engagement.recipient))
-                .flat_map(|recipient| {
-                    recipient
-                        .locations
-                        .iter()
-                        .filter(|territory| !territory.is_eea())
-                        .map(move |territory| (recipient, *territory))
-                })
-                .map(|(recipient, territory)| {
-                    let mechanisms: Vec<&str> = recipient
-                        .safeguards
-                        .iter()
-                        .filter(|safeguard| safeguard.countries.is_empty() || safeguard.countries.contains(&territory))
-                        .map(|safeguard| mechanism_iri(safeguard.mechanism))
-                        .chain(
-                            geo::adequacy_on(territory, day)
-                                .filter(|adequacy| adequacy.scope == geo::AdequacyScope::Whole)
-                                .map(|_| "eu-gdpr:A45-3"),
-                        )
+                .flat_map(|engagement| policy.transfers_outside_eea(&engagement.recipient, day))
+                .map(|transfer| {
+                    let bases: Vec<serde_json::Value> = transfer_iri(&transfer.mechanism)
+                        .map(|iri| json!({ "@id": iri }))
+                        .into_iter()
                         .collect();
                     json!({
                         "@type": "dpv:DataTransfer",
-                        "dpv:hasRecipient": { "@id": format!("{base}#recipient-{}", recipient.id) },
-                        "dpv:hasCountry": { "@id": format!("loc:{territory}") },
-                        "dpv:hasLegalBasis": mechanisms.iter().map(|iri| json!({"@id": iri})).collect::<Vec<_>>(),
+                        "dpv:hasRecipient": { "@id": format!("{base}#recipient-{}", transfer.recipient) },
+                        "dpv:hasCountry": { "@id": format!("loc:{}", transfer.territory) },
+                        "dpv:hasLegalBasis": bases,
                     })
                 })
                 .collect();
@@ -740,13 +705,15 @@ fn basis_iri(basis: LegalBasis) -> &'static str {
     }
 }
 
-fn mechanism_iri(mechanism: Mechanism) -> &'static str {
+/// The article a transfer rests on, as an eu-gdpr term; `None` when nothing covers it.
+fn transfer_iri(mechanism: &TransferMechanism) -> Option<&'static str> {
     match mechanism {
-        Mechanism::Scc { .. } => "eu-gdpr:A46-2-c",
-        Mechanism::Bcr => "eu-gdpr:A46-2-b",
-        Mechanism::CodeOfConduct => "eu-gdpr:A46-2-e",
-        Mechanism::Certification => "eu-gdpr:A46-2-f",
-        // The DPF's certification under the US adequacy decision.
-        Mechanism::Dpf => "eu-gdpr:A45-3",
+        // The DPF's certification counts under the US adequacy decision.
+        TransferMechanism::Adequacy(_) | TransferMechanism::Dpf => Some("eu-gdpr:A45-3"),
+        TransferMechanism::Scc { .. } => Some("eu-gdpr:A46-2-c"),
+        TransferMechanism::Bcr { .. } => Some("eu-gdpr:A46-2-b"),
+        TransferMechanism::CodeOfConduct { .. } => Some("eu-gdpr:A46-2-e"),
+        TransferMechanism::Certification { .. } => Some("eu-gdpr:A46-2-f"),
+        TransferMechanism::WithinEea | TransferMechanism::None => None,
     }
 }

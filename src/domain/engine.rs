@@ -759,6 +759,19 @@ impl CompiledPolicy {
 
     /// Agreements, authorisation and transfers of the recipient and of every processor it
     /// sits under: data given to a subprocessor passes through them all.
+    /// Every location outside the EEA that data sent to `recipient` reaches (through the
+    /// processors above it too), with what covers each on `day`, exactly as Check judges it:
+    /// `TransferMechanism::None` where nothing does. For the documents and the review.
+    pub fn transfers_outside_eea(&self, recipient: &str, day: Date) -> Vec<Transfer> {
+        let Some(&index) = self.recipient_index.get(recipient) else {
+            return Vec::new();
+        };
+        let (mut reasons, mut transfers) = (Vec::new(), Vec::new());
+        self.check_recipient(index, day, &mut reasons, &mut transfers);
+        transfers.retain(|transfer| transfer.mechanism != TransferMechanism::WithinEea);
+        transfers
+    }
+
     fn check_recipient(
         &self,
         index: usize,

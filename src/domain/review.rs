@@ -8,8 +8,8 @@ use serde::Serialize;
 
 use super::{
     Spelling,
+    decision::TransferMechanism,
     engine::CompiledPolicy,
-    geo,
     policy::{LegalBasis, Recipient, RecipientStatus, UntestedInterests},
     taxonomy::Sensitivity,
 };
@@ -194,30 +194,18 @@ pub fn review(policy: &CompiledPolicy, today: Date) -> Vec<Finding> {
             );
         }
         for engagement in &purpose.engagements {
-            let Some(recipient) = registry.recipient(&engagement.recipient) else {
-                continue;
-            };
-            for territory in recipient
-                .locations
-                .iter()
-                .filter(|territory| !territory.is_eea())
-            {
-                let safeguarded = recipient.safeguards.iter().any(|safeguard| {
-                    safeguard.countries.is_empty() || safeguard.countries.contains(territory)
-                });
-                let adequate = geo::adequacy_on(*territory, today)
-                    .is_some_and(|adequacy| adequacy.scope == geo::AdequacyScope::Whole);
-                if !safeguarded && !adequate {
+            for transfer in policy.transfers_outside_eea(&engagement.recipient, today) {
+                if transfer.mechanism == TransferMechanism::None {
                     add(
                         Severity::Error,
                         "TRANSFER_WITHOUT_SAFEGUARD",
                         "Art. 44-46",
                         id,
                         format!(
-                            "purpose {id:?} discloses to {:?} in {territory}, outside the EEA, without a safeguard or an adequacy decision: Check denies it",
-                            recipient.id
+                            "purpose {id:?} discloses to {:?}, whose data reaches {:?} in {}, outside the EEA, without a safeguard or an adequacy decision: Check denies it",
+                            engagement.recipient, transfer.recipient, transfer.territory
                         ),
-                        &recipient.source,
+                        &transfer.source,
                     );
                 }
             }

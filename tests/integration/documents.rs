@@ -363,7 +363,8 @@ async fn each_seeds_record_of_processing_holds_what_its_documents_say() {
     // Capturi's Intercom transfer rests on the invalidated Privacy Shield alone (004).
     let capturi = activities(&record(&app, "capturi", "").await);
     assert!(
-        capturi["user-communication"][8].contains("intercom in US: no safeguard stated"),
+        capturi["user-communication"][8]
+            .contains("intercom in US: no adequacy decision and no safeguard"),
         "{:?}",
         capturi["user-communication"][8]
     );
